@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+//
+// Layering (see README "Architecture"):
+//   swcrypt (executable, ArgumentParser only)
+//     -> SwcryptKit (workflows: plans, safety checks, verification)
+//        -> SwcryptCore (pure: NVMe identify parsing, LBA formats, cipher/tag math, reports)
+//        -> SwcryptKernel (sysfs/procfs/block-device facts, roots injectable; imports CSwcryptShim)
+//        -> SwcryptNVMe (the only importer of CNVMe / libnvme)
+// Each C module is imported by exactly one Swift module, with `internal import`.
+import PackageDescription
+
+let package = Package(
+    name: "swcrypt",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "swcrypt", targets: ["swcrypt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config.
+        .systemLibrary(name: "CNVMe", pkgConfig: "libnvme", providers: [.apt(["libnvme-dev"])]),
+        // Only what Swift cannot import from C: ioctl request numbers built by macros.
+        .target(name: "CSwcryptShim"),
+
+        .target(name: "SwcryptCore"),
+        .target(
+            name: "SwcryptKernel",
+            dependencies: [
+                "SwcryptCore", "CSwcryptShim",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .target(
+            name: "SwcryptNVMe",
+            dependencies: [
+                "SwcryptCore", "CNVMe",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .target(
+            name: "SwcryptKit",
+            dependencies: [
+                "SwcryptCore", "SwcryptKernel", "SwcryptNVMe",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .executableTarget(
+            name: "swcrypt",
+            dependencies: [
+                "SwcryptKit", "SwcryptCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
+        // kernel devices (only inside the test VM; they skip with a reason elsewhere).
+        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit"]),
+        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore"]),
+    ]
+)

@@ -1,0 +1,12 @@
+#ifndef SWCRYPT_SHIM_H
+#define SWCRYPT_SHIM_H
+/*
+ * Why this target exists: Swift cannot import function-like macros, and the
+ * block-layer ioctl request numbers (_IO/_IOR) are exactly that. Every symbol
+ * is prefixed swcrypt_shim_. It can go once Swift imports these macros.
+ */
+unsigned long swcrypt_shim_BLKGETSIZE64(void);
+unsigned long swcrypt_shim_BLKSSZGET(void);
+unsigned long swcrypt_shim_BLKRRPART(void);
+unsigned long swcrypt_shim_BLKFLSBUF(void);
+#endif

@@ -1,0 +1,9 @@
+#include "swcrypt_shim.h"
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
+
+unsigned long swcrypt_shim_BLKGETSIZE64(void) { return BLKGETSIZE64; }
+unsigned long swcrypt_shim_BLKSSZGET(void) { return BLKSSZGET; }
+unsigned long swcrypt_shim_BLKRRPART(void) { return BLKRRPART; }
+unsigned long swcrypt_shim_BLKFLSBUF(void) { return BLKFLSBUF; }

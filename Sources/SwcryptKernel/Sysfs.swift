@@ -1,0 +1,207 @@
+import SwcryptCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A block device as the kernel describes it in sysfs.
+public struct BlockDevice: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        case nvmeNamespace(nsid: UInt32)
+        case partition(of: String, number: Int)
+        case loop
+        case deviceMapper(name: String)
+        case md
+        case scsiDisk
+        case nullBlock
+        case other
+    }
+
+    public var name: String
+    public var major: Int
+    public var minor: Int
+    public var kind: Kind
+    /// Logical block size in bytes (the whole disk's for a partition).
+    public var logicalBlockSize: Int
+    public var physicalBlockSize: Int
+    /// Capacity in bytes (sysfs `size` is in 512-byte sectors).
+    public var sizeBytes: UInt64
+    /// Per-block metadata bytes (`metadata_bytes`, Linux 6.9+); nil when not shown.
+    public var metadataBytes: Int?
+    /// The block-integrity profile (`integrity/format`): "none", "nop", "T10-DIF-TYPE1-CRC", ...
+    public var integrityFormat: String
+    public var integrityTagSize: Int
+    /// Holders (device-mapper names or md devices) of the device and its partitions.
+    public var holders: [String]
+    public var partitions: [String]
+
+    public var devicePath: String { "/dev/\(name)" }
+
+    public var isNVMeNamespace: Bool {
+        if case .nvmeNamespace = kind { return true }
+        return false
+    }
+
+    /// What the device is, for messages ("a loop device", "partition 1 of nvme0n1").
+    public var kindDescription: String {
+        switch kind {
+        case .nvmeNamespace(let nsid): return "NVMe namespace \(nsid)"
+        case .partition(let disk, let number): return "partition \(number) of \(disk)"
+        case .loop: return "a loop device"
+        case .deviceMapper(let dmName): return "device-mapper device '\(dmName)'"
+        case .md: return "an md RAID device"
+        case .scsiDisk: return "a SCSI disk"
+        case .nullBlock: return "a null_blk device"
+        case .other: return "a block device"
+        }
+    }
+}
+
+/// Reads the kernel's view from sysfs under an injectable root (tests use captured
+/// trees), like libnvme's `$LIBNVME_SYSFS_PATH`.
+public struct Sysfs: Sendable {
+    public var root: String
+    public var procRoot: String
+
+    public init(root: String = "/sys", procRoot: String = "/proc") {
+        self.root = root
+        self.procRoot = procRoot
+    }
+
+    /// The kernel name of the block device major:minor ("nvme0n1", "nvme0n1p1").
+    public func blockDeviceName(major: Int, minor: Int) -> String? {
+        if let link = Files.readLink("\(root)/dev/block/\(major):\(minor)") { return link.lastPathComponent }
+        return nil
+    }
+
+    /// The name and class of a character device ("nvme0", "nvme"), if sysfs knows it.
+    public func characterDevice(major: Int, minor: Int) -> (name: String, subsystem: String)? {
+        let base = "\(root)/dev/char/\(major):\(minor)"
+        guard let link = Files.readLink(base) else { return nil }
+        let subsystem = Files.readLink("\(base)/subsystem")?.lastPathComponent ?? "unknown"
+        return (link.lastPathComponent, subsystem)
+    }
+
+    public func blockDevice(major: Int, minor: Int) -> BlockDevice? {
+        blockDeviceName(major: major, minor: minor).flatMap { blockDevice(name: $0) }
+    }
+
+    public func blockDevice(name: String) -> BlockDevice? {
+        let dir = "\(root)/class/block/\(name)"
+        guard let dev = Files.readText("\(dir)/dev") else { return nil }
+        let mm = dev.split(separator: ":").compactMap { Int($0) }
+        guard mm.count == 2 else { return nil }
+
+        let partitionNumber = Files.readInt("\(dir)/partition")
+        var wholeDisk = name
+        var kind: BlockDevice.Kind
+        if let number = partitionNumber {
+            // /sys/class/block/nvme0n1p1 -> .../block/nvme0n1/nvme0n1p1
+            let link = Files.readLink(dir) ?? ""
+            let parts = link.split(separator: "/")
+            wholeDisk = parts.count >= 2 ? String(parts[parts.count - 2]) : name
+            kind = .partition(of: wholeDisk, number: number)
+        } else if isNVMeNamespaceName(name), let nsid = Files.readInt("\(dir)/nsid") {
+            kind = .nvmeNamespace(nsid: UInt32(nsid))
+        } else if name.hasPrefix("loop") {
+            kind = .loop
+        } else if name.hasPrefix("dm-") {
+            kind = .deviceMapper(name: Files.readText("\(dir)/dm/name") ?? name)
+        } else if name.hasPrefix("md") {
+            kind = .md
+        } else if name.hasPrefix("sd") {
+            kind = .scsiDisk
+        } else if Files.readLink("\(dir)/device/driver")?.lastPathComponent == "null_blk"
+                    || Files.readLink("\(dir)/device")?.contains("nullb") == true {
+            kind = .nullBlock
+        } else {
+            kind = .other
+        }
+
+        let whole = "\(root)/class/block/\(wholeDisk)"
+        let partitions = partitionNumber == nil
+            ? Files.list(dir).filter { Files.exists("\(dir)/\($0)/partition") }
+            : []
+        var holders = Files.list("\(dir)/holders")
+        for p in partitions { holders += Files.list("\(dir)/\(p)/holders") }
+        let holderNames = holders.map { h -> String in
+            if let dmName = Files.readText("\(root)/class/block/\(h)/dm/name") { return "\(dmName) (\(h))" }
+            return h
+        }
+
+        return BlockDevice(
+            name: name, major: mm[0], minor: mm[1], kind: kind,
+            logicalBlockSize: Files.readInt("\(whole)/queue/logical_block_size") ?? 512,
+            physicalBlockSize: Files.readInt("\(whole)/queue/physical_block_size") ?? 512,
+            sizeBytes: UInt64(Files.readInt("\(dir)/size") ?? 0) * 512,
+            metadataBytes: Files.readInt("\(whole)/metadata_bytes"),
+            integrityFormat: Files.readText("\(whole)/integrity/format") ?? "none",
+            integrityTagSize: Files.readInt("\(whole)/integrity/tag_size") ?? 0,
+            holders: holderNames,
+            partitions: partitions)
+    }
+
+    /// The controller character-device names ("nvme0") behind a namespace block device.
+    public func nvmeControllers(ofNamespace name: String) -> [String] {
+        guard let link = Files.readLink("\(root)/class/block/\(name)/device") else { return [] }
+        let target = link.lastPathComponent
+        if target.hasPrefix("nvme-subsys") {
+            // Native multipath: the head's device is the subsystem; its controllers are listed in it.
+            return Files.list("\(root)/class/nvme-subsystem/\(target)").filter(isNVMeControllerName)
+        }
+        return isNVMeControllerName(target) ? [target] : []
+    }
+
+    /// All namespace block devices reachable through a controller.
+    public func nvmeNamespaces(ofController controller: String) -> [String] {
+        var names = Files.list("\(root)/class/nvme/\(controller)").filter(isNVMeNamespaceName)
+        if let subsys = Files.readLink("\(root)/class/nvme/\(controller)/subsystem")?.lastPathComponent,
+           subsys.hasPrefix("nvme-subsys") {
+            names += Files.list("\(root)/class/nvme-subsystem/\(subsys)").filter(isNVMeNamespaceName)
+        }
+        return Array(Set(names)).sorted()
+    }
+
+    /// Mount points of the device or any of its partitions, and swap use.
+    public func mounts(of device: BlockDevice) -> [String] {
+        var numbers = [(device.major, device.minor)]
+        for p in device.partitions {
+            if let pd = blockDevice(name: p) { numbers.append((pd.major, pd.minor)) }
+        }
+        let entries = MountEntry.parse(Files.readText("\(procRoot)/self/mountinfo") ?? "")
+        var result = entries.filter { e in numbers.contains { $0 == (e.major, e.minor) } }
+            .map { "\($0.source.isEmpty ? device.name : $0.source) on \($0.mountPoint)" }
+        // Swap areas (the first column of /proc/swaps is a path).
+        for line in (Files.readText("\(procRoot)/swaps") ?? "").split(separator: "\n").dropFirst() {
+            guard let path = line.split(separator: " ").first.map(String.init) else { continue }
+            if case .block(let ma, let mi) = DeviceNode.of(path: path), numbers.contains(where: { $0 == (ma, mi) }) {
+                result.append("\(path) in use as swap")
+            }
+        }
+        return result
+    }
+}
+
+/// nvme<ctrl>n<ns>; excludes the hidden multipath paths nvme<ctrl>c<path>n<ns>.
+public func isNVMeNamespaceName(_ name: String) -> Bool {
+    matches(name, ["nvme", "#", "n", "#"])
+}
+
+public func isNVMeControllerName(_ name: String) -> Bool {
+    matches(name, ["nvme", "#"])
+}
+
+/// Matches literal pieces and "#" (one or more digits), consuming the whole string.
+private func matches(_ name: String, _ pattern: [String]) -> Bool {
+    var rest = Substring(name)
+    for piece in pattern {
+        if piece == "#" {
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty else { return false }
+            rest = rest.dropFirst(digits.count)
+        } else {
+            guard rest.hasPrefix(piece) else { return false }
+            rest = rest.dropFirst(piece.count)
+        }
+    }
+    return rest.isEmpty
+}

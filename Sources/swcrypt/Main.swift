@@ -1,0 +1,44 @@
+import ArgumentParser
+import SwcryptCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Main {
+    static func main() {
+        do {
+            var command = try Swcrypt.parseAsRoot()
+            try command.run()
+        } catch let error as SwcryptError {
+            Output.error(error.description)
+            exit(error.code.rawValue)
+        } catch {
+            let code = Swcrypt.exitCode(for: error)
+            if code == ArgumentParser.ExitCode.success {
+                // --help, --version
+                print(Swcrypt.fullMessage(for: error))
+                exit(0)
+            }
+            // Usage errors are "wrong parameters": cryptsetup's code 1, not EX_USAGE.
+            Output.error(Swcrypt.message(for: error))
+            exit(ExitStatus.failure.rawValue)
+        }
+    }
+}
+
+struct Swcrypt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swcrypt",
+        abstract: "Authenticated disk encryption on per-sector metadata (NVMe metadata formats, dm-crypt AEAD, dm-integrity).",
+        discussion: """
+            EXIT CODES (as cryptsetup):
+              0 success
+              1 wrong parameters or other error (including a refused confirmation)
+              2 no permission (not root) or bad passphrase
+              3 out of memory
+              4 wrong device: missing, not the kind needed, or a format the kernel cannot use
+              5 device busy or exists: mounted, held by a mapping, opened exclusively elsewhere
+            """,
+        subcommands: [IdNs.self, NvmeFormat.self])
+}

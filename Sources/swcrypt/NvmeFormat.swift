@@ -1,0 +1,130 @@
+import ArgumentParser
+import SwcryptCore
+import SwcryptKit
+import SwcryptNVMe
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SecureErase: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "none": self = .none
+        case "user-data": self = .userData
+        case "crypto": self = .crypto
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["none", "user-data", "crypto"] }
+}
+
+struct NvmeFormat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nvme-format",
+        abstract: "Reformat an NVMe namespace to an LBA format (e.g. one with per-sector metadata). Destroys all data.",
+        discussion: """
+            Metadata is always separate (MSET=0) and protection information off unless --pi is given,
+            so the metadata stays free for dm-crypt/dm-integrity tags. Refuses while the namespace or a
+            partition of it is mounted or held; asks to type the device name back unless --yes.
+            After the format the kernel re-reads the namespace and swcrypt verifies the new geometry.
+            """)
+
+    @Argument(help: "NVMe namespace block device, e.g. /dev/nvme0n1.")
+    var device: String
+
+    @Option(help: "LBA format index (see `swcrypt id-ns`).")
+    var lbaf: Int?
+
+    @Option(help: "Data bytes per block, with --metadata: select the format by geometry.")
+    var blockSize: Int?
+
+    @Option(help: "Metadata bytes per block, with --block-size.")
+    var metadata: Int?
+
+    @Option(help: "Secure erase: none, user-data or crypto.")
+    var ses: SecureErase = .none
+
+    @Option(help: "Protection information type 0-3 (0: none; anything else takes metadata away from tags).")
+    var pi: Int = 0
+
+    @Flag(help: "Protection information in the first bytes of metadata (PIL=1).")
+    var piFirst = false
+
+    @Flag(help: "Accept that the controller formats all its namespaces at once (FNA bit 0).")
+    var allNamespaces = false
+
+    @Option(help: "Command timeout in milliseconds.")
+    var timeout: UInt32 = 600_000
+
+    @Flag(name: [.short, .long], help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        switch (lbaf, blockSize, metadata) {
+        case (.some, nil, nil), (nil, .some, .some): break
+        case (.some, _, _): throw ValidationError("give either --lbaf or --block-size with --metadata, not both")
+        default: throw ValidationError("give --lbaf N, or --block-size B with --metadata M")
+        }
+    }
+
+    func run() throws {
+        let selection: FormatSelection = lbaf.map { .index($0) } ?? .geometry(dataSize: blockSize!, metadata: metadata!)
+        let request = FormatRequest(path: device, selection: selection, secureErase: ses, protectionType: pi,
+                                    protectionFirst: piFirst, allNamespaces: allNamespaces,
+                                    timeoutMilliseconds: timeout)
+        let formatter = NamespaceFormatter()
+        let plan = try formatter.plan(request)
+        try confirm(plan)
+        let result = try formatter.execute(plan)
+        for w in result.warnings { Output.note("warning: \(w)") }
+        if json {
+            try Output.json(FormatResultJSON(result))
+        } else {
+            let b = result.before, a = result.after
+            print("\(result.deviceAfter): formatted to LBA format \(plan.to.index) (\(plan.to.geometry))")
+            print("  logical block size : \(b.logicalBlockSize) -> \(a.logicalBlockSize)")
+            print("  metadata bytes     : \(b.metadataBytes) -> \(a.metadataBytes)")
+            print("  integrity profile  : \(b.integrityFormat) -> \(a.integrityFormat)")
+            print("  capacity           : \(b.capacityBytes) -> \(a.capacityBytes) bytes")
+        }
+    }
+
+    private func confirm(_ plan: FormatPlan) throws {
+        if yes { return }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw SwcryptError(.failure, device: device, "refusing to format without confirmation: no terminal to ask on; pass --yes")
+        }
+        Output.note("WARNING: this destroys all data.")
+        for line in plan.summaryLines { Output.note(line) }
+        let name = plan.target.device.name
+        Output.prompt("Type the device name (\(name)) to continue: ")
+        let answer = readLine(strippingNewline: true) ?? ""
+        guard answer == name || answer == plan.target.device.devicePath || answer == device else {
+            throw SwcryptError(.failure, device: device, "not confirmed; nothing was changed")
+        }
+    }
+}
+
+struct FormatResultJSON: Encodable {
+    var device: String
+    var nsid: UInt32
+    var lbaf: Int
+    var geometry: String
+    var before: KernelBlockView
+    var after: KernelBlockView
+    var warnings: [String]
+
+    init(_ r: FormatResult) {
+        device = r.deviceAfter
+        nsid = r.plan.target.nsid
+        lbaf = r.plan.to.index
+        geometry = r.plan.to.geometry
+        before = r.before
+        after = r.after
+        warnings = r.warnings
+    }
+}

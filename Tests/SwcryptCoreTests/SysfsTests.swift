@@ -1,0 +1,83 @@
+import XCTest
+@testable import SwcryptKernel
+
+/// Sysfs reading against a captured-style tree built in a temporary root.
+final class SysfsTests: XCTestCase {
+    var root = ""
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "swcrypt-sysfs-\(UUID().uuidString)"
+        let fm = FileManager.default
+        func write(_ path: String, _ text: String) throws {
+            let full = root + "/" + path
+            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
+        }
+        func link(_ path: String, _ target: String) throws {
+            let full = root + "/" + path
+            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.createSymbolicLink(atPath: full, withDestinationPath: target)
+        }
+        let ns = "devices/pci0000:00/0000:00:04.0/nvme/nvme0/nvme0n1"
+        try write("\(ns)/dev", "259:0")
+        try write("\(ns)/nsid", "1")
+        try write("\(ns)/size", "1048576")
+        try write("\(ns)/metadata_bytes", "64")
+        try write("\(ns)/integrity/format", "nop")
+        try write("\(ns)/integrity/tag_size", "0")
+        try write("\(ns)/queue/logical_block_size", "4096")
+        try write("\(ns)/queue/physical_block_size", "4096")
+        try write("\(ns)/nvme0n1p1/dev", "259:1")
+        try write("\(ns)/nvme0n1p1/partition", "1")
+        try write("\(ns)/nvme0n1p1/size", "2048")
+        try fm.createDirectory(atPath: root + "/\(ns)/holders", withIntermediateDirectories: true)
+        try link("\(ns)/nvme0n1p1/holders/dm-0", "../../../../../../../virtual/block/dm-0")
+        try write("devices/virtual/block/dm-0/dm/name", "swcrypt-test")
+        try write("devices/virtual/block/dm-0/dev", "253:0")
+        try link("\(ns)/device", "../../nvme0")
+        try link("class/block/nvme0n1", "../../\(ns)")
+        try link("class/block/nvme0n1p1", "../../\(ns)/nvme0n1p1")
+        try link("class/block/dm-0", "../../devices/virtual/block/dm-0")
+        try link("class/nvme/nvme0", "../../devices/pci0000:00/0000:00:04.0/nvme/nvme0")
+        try link("dev/block/259:0", "../../\(ns)")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func testNamespace() throws {
+        let sysfs = Sysfs(root: root, procRoot: root + "/proc")
+        XCTAssertEqual(sysfs.blockDeviceName(major: 259, minor: 0), "nvme0n1")
+        let d = try XCTUnwrap(sysfs.blockDevice(name: "nvme0n1"))
+        XCTAssertEqual(d.kind, .nvmeNamespace(nsid: 1))
+        XCTAssertEqual(d.logicalBlockSize, 4096)
+        XCTAssertEqual(d.metadataBytes, 64)
+        XCTAssertEqual(d.integrityFormat, "nop")
+        XCTAssertEqual(d.sizeBytes, 1048576 * 512)
+        XCTAssertEqual(d.partitions, ["nvme0n1p1"])
+        XCTAssertEqual(d.holders, ["swcrypt-test (dm-0)"])
+        XCTAssertEqual(sysfs.nvmeControllers(ofNamespace: "nvme0n1"), ["nvme0"])
+        XCTAssertEqual(sysfs.nvmeNamespaces(ofController: "nvme0"), ["nvme0n1"])
+    }
+
+    func testPartitionAndDM() throws {
+        let sysfs = Sysfs(root: root, procRoot: root + "/proc")
+        let p = try XCTUnwrap(sysfs.blockDevice(name: "nvme0n1p1"))
+        XCTAssertEqual(p.kind, .partition(of: "nvme0n1", number: 1))
+        XCTAssertEqual(p.logicalBlockSize, 4096)
+        XCTAssertEqual(p.kindDescription, "partition 1 of nvme0n1")
+        let dm = try XCTUnwrap(sysfs.blockDevice(name: "dm-0"))
+        XCTAssertEqual(dm.kind, .deviceMapper(name: "swcrypt-test"))
+    }
+
+    func testNames() {
+        XCTAssertTrue(isNVMeNamespaceName("nvme0n1"))
+        XCTAssertTrue(isNVMeNamespaceName("nvme12n345"))
+        XCTAssertFalse(isNVMeNamespaceName("nvme0c0n1"))
+        XCTAssertFalse(isNVMeNamespaceName("nvme0n1p1"))
+        XCTAssertFalse(isNVMeNamespaceName("nvme0"))
+        XCTAssertTrue(isNVMeControllerName("nvme0"))
+        XCTAssertFalse(isNVMeControllerName("nvme-subsys0"))
+    }
+}
