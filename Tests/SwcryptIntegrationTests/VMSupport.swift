@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+
+/// Integration tests act on real kernel devices. They run only inside the test VM
+/// (Scripts/vm sets SWCRYPT_VM=1) and as root; anywhere else they skip and say why.
+enum VM {
+    static func require() throws {
+        guard ProcessInfo.processInfo.environment["SWCRYPT_VM"] == "1" else {
+            throw XCTSkip("skipped, because this is not the test VM (SWCRYPT_VM unset); run Scripts/test")
+        }
+        guard geteuid() == 0 else {
+            throw XCTSkip("skipped, because integration tests need root inside the VM")
+        }
+    }
+
+    static let repo: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static var swcrypt: String {
+        ProcessInfo.processInfo.environment["SWCRYPT_BIN"] ?? repo + "/.build/debug/swcrypt"
+    }
+
+    /// Scratch space private to the guest (its /tmp is its own).
+    static func tempDir() throws -> String {
+        let dir = "/tmp/swcrypt-it-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+}
+
+/// Runs a program (absolute path or found on PATH), stdin from /dev/null unless given.
+@discardableResult
+func execute(_ args: [String], stdin: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = stdin == nil ? FileHandle(forReadingAtPath: "/dev/null") : inp
+    try p.run()
+    if let stdin {
+        inp.fileHandleForWriting.write(Data(stdin.utf8))
+        try inp.fileHandleForWriting.close()
+    }
+    // Read both pipes fully before waiting (no deadlock on large output).
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errBox = Box()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    let errData = errBox.data
+    p.waitUntilExit()
+    return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                  stderr: String(decoding: errData, as: UTF8.self))
+}
+
+@discardableResult
+func sh(_ command: String) throws -> Result {
+    try execute(["bash", "-c", command])
+}
+
+/// Runs and fails the test on a non-zero status.
+@discardableResult
+func must(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+    let r = try execute(args)
+    XCTAssertEqual(r.status, 0, "\(args.joined(separator: " ")) failed: \(r.stderr)", file: file, line: line)
+    return r
+}
+
+func swcrypt(_ args: String...) throws -> Result {
+    try execute([VM.swcrypt] + args)
+}
+
+/// The kernel's view of an NVMe namespace, by nsid (names follow scan order).
+struct KernelNamespace {
+    var name: String
+    var path: String { "/dev/\(name)" }
+    var sys: String { "/sys/block/\(name)" }
+
+    static func byNSID(_ nsid: Int) throws -> KernelNamespace {
+        let names = try FileManager.default.contentsOfDirectory(atPath: "/sys/block").filter { $0.hasPrefix("nvme") }
+        for name in names.sorted() where sysfs("/sys/block/\(name)/nsid") == "\(nsid)" {
+            return KernelNamespace(name: name)
+        }
+        XCTFail("no NVMe namespace with nsid \(nsid) in /sys/block (\(names))")
+        throw XCTSkip("no namespace \(nsid)")
+    }
+
+    var logicalBlockSize: Int { Int(sysfs("\(sys)/queue/logical_block_size") ?? "") ?? -1 }
+    var metadataBytes: Int { Int(sysfs("\(sys)/metadata_bytes") ?? "") ?? -1 }
+    var integrityFormat: String { sysfs("\(sys)/integrity/format") ?? "?" }
+    var sizeBytes: UInt64 { (UInt64(sysfs("\(sys)/size") ?? "") ?? 0) * 512 }
+
+    /// The "(in use)" index according to nvme-cli, the independent witness.
+    func nvmeCLIInUse() throws -> Int? {
+        let r = try must(["nvme", "id-ns", path])
+        for line in r.lines where line.hasPrefix("lbaf") && line.hasSuffix("(in use)") {
+            let fields = line.split(separator: " ")
+            return Int(fields[1])
+        }
+        return nil
+    }
+
+    /// SHA-256 of the first `bytes` of the device (read with O_DIRECT off; cache dropped first).
+    func checksum(bytes: Int = 1 << 20) throws -> String {
+        let r = try must(["bash", "-c", "blockdev --flushbufs \(path); head -c \(bytes) \(path) | sha256sum"])
+        return String(r.stdout.prefix(64))
+    }
+}
+
+func sysfs(_ path: String) -> String? {
+    (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+}
