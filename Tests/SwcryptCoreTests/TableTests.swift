@@ -1,0 +1,143 @@
+import XCTest
+@testable import SwcryptCore
+
+final class TableTests: XCTestCase {
+    /// Mikulas Patocka's dm-crypt example for NVMe metadata (the 6.11 series' cover letter).
+    func testPatockaExampleGolden() throws {
+        var crypt = CryptTarget(cipher: KernelCipher(text: "capi:authenc(hmac(sha256),cbc(aes))-essiv:sha256"),
+                                key: .keyring(size: 48, type: "logon", description: "swcrypt:demo"),
+                                device: "/dev/nvme1n1", integrity: .init(bytes: 32, type: "aead"), sectorSize: 4096)
+        crypt.ivOffset = 0
+        let line = TableLine(length: 2097152, target: .crypt(crypt))
+        XCTAssertEqual(line.render(),
+                       "0 2097152 crypt capi:authenc(hmac(sha256),cbc(aes))-essiv:sha256 :48:logon:swcrypt:demo 0 /dev/nvme1n1 0 2 integrity:32:aead sector_size:4096")
+        XCTAssertEqual(try Table.parse(line.render()), Table([line]))
+        let c = try XCTUnwrap(crypt.cipher.cryptsetup)
+        XCTAssertEqual(c.cipher.cryptsetupName, "aes-cbc-essiv:sha256")
+        XCTAssertEqual(c.integrity, .hmac(.sha256))
+    }
+
+    /// cryptsetup 2.8's inline table, as `dmsetup table` prints it.
+    func testCryptsetupInlineTableRoundTrip() throws {
+        let text = "0 1015808 crypt capi:aegis128-random :16:logon:cryptsetup:3f1c4f5e-8d2a-4c39-9f6b-1e2d3c4b5a69-d0 0 259:1 32768 2 integrity:32:aead sector_size:4096"
+        let table = try Table.parse(text)
+        XCTAssertEqual(table.render(), text)
+        guard case .crypt(let c) = table.lines[0].target else { return XCTFail() }
+        XCTAssertEqual(c.key, .keyring(size: 16, type: "logon", description: "cryptsetup:3f1c4f5e-8d2a-4c39-9f6b-1e2d3c4b5a69-d0"))
+        XCTAssertEqual(c.offset, 32768)
+        XCTAssertEqual(c.integrity, .init(bytes: 32, type: "aead"))
+        XCTAssertEqual(c.cipher.cryptsetup?.cipher.cryptsetupName, "aegis128-random")
+        XCTAssertEqual(c.cipher.cryptsetup?.integrity, .aead)
+    }
+
+    /// cryptsetup 2.8's dm-integrity layers, as the kernel prints them.
+    func testIntegrityTablesRoundTrip() throws {
+        for text in [
+            "0 950000 integrity 259:2 32768 28 J 7 block_size:4096 journal_sectors:3960 interleave_sectors:32768 buffer_sectors:128 journal_watermark:50 commit_time:10000 fix_padding",
+            "0 1048576 integrity 259:1 0 4 I 7 block_size:4096 journal_sectors:0 interleave_sectors:32768 buffer_sectors:128 fix_padding fix_hmac internal_hash:crc32c",
+            "0 2048 integrity 7:0 0 32 B 5 block_size:4096 interleave_sectors:32768 sectors_per_bit:8 bitmap_flush_interval:10000 fix_padding",
+            "0 2048 integrity 7:0 0 32 D 0",
+            "0 2048 integrity 7:0 0 32 R 2 meta_device:7:1 allow_discards",
+        ] {
+            XCTAssertEqual(try Table.parse(text).render(), text)
+        }
+    }
+
+    func testCipherTranslations() {
+        func capi(_ cipher: String, _ integrity: String?) -> String {
+            KernelCipher(CipherSpec(cryptsetup: cipher)!, integrity: integrity.flatMap { IntegrityAlgorithm(cryptsetupName: $0) }).text
+        }
+        XCTAssertEqual(capi("aes-gcm-random", "aead"), "capi:gcm(aes)-random")
+        XCTAssertEqual(capi("aegis128-random", "aead"), "capi:aegis128-random")
+        XCTAssertEqual(capi("chacha20-random", "poly1305"), "capi:rfc7539(chacha20,poly1305)-random")
+        XCTAssertEqual(capi("aes-xts-random", "hmac-sha256"), "capi:authenc(hmac(sha256),xts(aes))-random")
+        XCTAssertEqual(capi("aes-cbc-essiv:sha256", "hmac-sha256"), "capi:authenc(hmac(sha256),cbc(aes))-essiv:sha256")
+        XCTAssertEqual(capi("aes-xts-plain64", nil), "aes-xts-plain64")
+        // And back.
+        for text in ["capi:gcm(aes)-random", "capi:aegis128-random", "capi:rfc7539(chacha20,poly1305)-random",
+                     "capi:authenc(hmac(sha256),xts(aes))-random", "capi:authenc(hmac(sha512),xts(aes))-random"] {
+            let k = KernelCipher(text: text)
+            let c = try! XCTUnwrap(k.cryptsetup)
+            XCTAssertEqual(KernelCipher(c.cipher, integrity: c.integrity).text, text)
+            XCTAssertTrue(k.isAuthenticated)
+        }
+        XCTAssertEqual(KernelCipher(text: "capi:xts(aes)-plain64").cryptsetup?.cipher.cryptsetupName, "aes-xts-plain64")
+        XCTAssertFalse(KernelCipher(text: "aes-xts-plain64").isAuthenticated)
+    }
+
+    func testOtherTargets() throws {
+        let text = """
+            0 1024 linear /dev/nullb0 0
+            1024 1024 flakey 7:0 0 5 5 1 drop_writes
+            2048 8 error
+            2056 8 zero
+            """
+        let t = try Table.parse(text)
+        XCTAssertEqual(t.lines.count, 4)
+        XCTAssertEqual(t.render(), text)
+        XCTAssertEqual(t.sectors, 2064)
+        let corrupt = "0 64 flakey 7:0 0 1 1 5 corrupt_bio_byte 32 r 1 0"
+        XCTAssertEqual(try Table.parse(corrupt).render(), corrupt)
+    }
+
+    func testMaskedKeys() throws {
+        let t = try Table.parse("0 8 crypt aes-xts-plain64 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 0 7:0 0")
+        XCTAssertFalse(t.render(masked: true).contains("0011223344"))
+        XCTAssertTrue(t.render(masked: false).contains("0011223344"))
+    }
+
+    func testParseErrors() {
+        let bad = [
+            "", "0 8", "0 0 linear 7:0 0", "0 8 linear 7:0", "0 8 linear 7:0 x", "0 8 raid 1 2",
+            "0 8 crypt aes-xts-plain64 :x:logon:a 0 7:0 0", "0 8 crypt aes-xts-plain64 zz 0 7:0 0",
+            "0 8 crypt capi:gcm(aes)-random :16:logon:k 0 7:0 0 1 integrity:abc",
+            "0 8 crypt capi:gcm(aes)-random :16:logon:k 0 7:0 0 1 bogus",
+            "0 8 crypt capi:gcm(aes)-random :16:logon:k 0 7:0 0 2 allow_discards",
+            "0 8 integrity 7:0 0 4 X 0", "0 8 linear 7:0 0 extra",
+            "0 8 linear 7:0 0\n16 8 linear 7:0 8",
+        ]
+        for text in bad {
+            XCTAssertThrowsError(try Table.parse(text), "accepted: \(text)")
+        }
+    }
+
+    /// Seeded random mutations of valid tables: the parser never traps or hangs.
+    func testParserFuzz() {
+        var rng = SplitMix64(seed: 0x5eed)
+        let seeds = [
+            "0 1015808 crypt capi:aegis128-random :16:logon:cryptsetup:x-d0 0 259:1 32768 2 integrity:32:aead sector_size:4096",
+            "0 950000 integrity 259:2 32768 28 J 7 block_size:4096 journal_sectors:3960 interleave_sectors:32768 buffer_sectors:128 journal_watermark:50 commit_time:10000 fix_padding",
+            "0 64 flakey 7:0 0 1 1 5 corrupt_bio_byte 32 r 1 0",
+        ]
+        let alphabet = Array(" :-()0123456789abcdefIJBDR\n#\t")
+        for i in 0..<3000 {
+            var chars = Array(seeds[i % seeds.count])
+            for _ in 0..<(1 + Int(rng.next() % 6)) {
+                let pos = Int(rng.next() % UInt64(chars.count))
+                switch rng.next() % 3 {
+                case 0: chars.remove(at: pos)
+                case 1: chars.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: pos)
+                default: chars[pos] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                }
+                if chars.isEmpty { break }
+            }
+            if let t = try? Table.parse(String(chars)) {
+                // Whatever parses renders and parses again to the same model.
+                XCTAssertEqual(try? Table.parse(t.render()), t)
+            }
+        }
+    }
+}
+
+/// A small deterministic generator for seeded fuzz tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e3779b97f4a7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
+    }
+}
