@@ -1,0 +1,242 @@
+/// Checks made before any device is opened for writing: each failure names the
+/// device and the numbers.
+
+/// A target version as the kernel reports it (`dmsetup targets`).
+public struct TargetVersion: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var major: Int, minor: Int, patch: Int
+    public init(_ major: Int, _ minor: Int, _ patch: Int = 0) {
+        self.major = major; self.minor = minor; self.patch = patch
+    }
+    public static func < (a: Self, b: Self) -> Bool {
+        (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
+    }
+    public var description: String { "\(major).\(minor).\(patch)" }
+}
+
+/// What the running kernel's device-mapper targets support, probed once.
+public struct KernelTargets: Sendable, Equatable {
+    public var versions: [String: TargetVersion]
+    public init(_ versions: [String: TargetVersion]) { self.versions = versions }
+
+    public subscript(_ name: String) -> TargetVersion? { versions[name] }
+
+    public struct Capabilities: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// dm-integrity Inline mode (I): integrity >= 1.12 (Linux 6.11).
+        public static let integrityInline = Capabilities(rawValue: 1 << 0)
+        /// dm-crypt directly on device metadata (crypt >= 1.27, Linux 6.11).
+        public static let cryptOnMetadata = Capabilities(rawValue: 1 << 1)
+        /// `integrity_key_size:` (crypt >= 1.28).
+        public static let integrityKeySize = Capabilities(rawValue: 1 << 2)
+        /// `no_read_workqueue`/`no_write_workqueue` (crypt >= 1.22).
+        public static let noWorkqueue = Capabilities(rawValue: 1 << 3)
+        /// `high_priority` (crypt >= 1.26).
+        public static let highPriority = Capabilities(rawValue: 1 << 4)
+    }
+
+    /// Derived from target versions, like cryptsetup's `_dm_set_crypt_compat`.
+    public var capabilities: Capabilities {
+        var c = Capabilities()
+        if let i = versions["integrity"], i >= TargetVersion(1, 12) { c.insert(.integrityInline) }
+        if let v = versions["crypt"] {
+            if v >= TargetVersion(1, 27) { c.insert(.cryptOnMetadata) }
+            if v >= TargetVersion(1, 28) { c.insert(.integrityKeySize) }
+            if v >= TargetVersion(1, 22) { c.insert(.noWorkqueue) }
+            if v >= TargetVersion(1, 26) { c.insert(.highPriority) }
+        }
+        return c
+    }
+}
+
+/// The facts about the device (or planned layer) a target sits on.
+public struct DeviceFacts: Sendable, Equatable {
+    public var path: String
+    public var logicalBlockSize: Int
+    public var sizeBytes: UInt64
+    /// Per-sector metadata bytes the device offers.
+    public var metadataBytes: Int
+    /// Block-integrity profile: "none", "nop", "DM-DIF-EXT-TAG" (dm-integrity beneath), "T10-DIF-..."
+    public var integrityFormat: String
+    public var integrityTagSize: Int
+
+    public init(path: String, logicalBlockSize: Int, sizeBytes: UInt64, metadataBytes: Int = 0,
+                integrityFormat: String = "none", integrityTagSize: Int = 0) {
+        self.path = path
+        self.logicalBlockSize = logicalBlockSize
+        self.sizeBytes = sizeBytes
+        self.metadataBytes = metadataBytes
+        self.integrityFormat = integrityFormat
+        self.integrityTagSize = integrityTagSize
+    }
+
+    /// Metadata bytes free for a tag: the raw metadata under the `nop` profile, or
+    /// the tag size of a dm-integrity layer beneath; 0 otherwise.
+    public var freeTagBytes: Int {
+        switch integrityFormat {
+        case "nop": return metadataBytes
+        case "DM-DIF-EXT-TAG": return integrityTagSize
+        default: return 0
+        }
+    }
+
+    /// Protection information (T10 DIF / NVMe PI) occupies the metadata.
+    public var hasProtectionInformation: Bool {
+        integrityFormat.hasPrefix("T10-") || integrityFormat.hasPrefix("EXT-DIF") || integrityFormat.contains("DIF-TYPE")
+    }
+
+    /// The facts of a dm-integrity layer planned on top of this device.
+    public func underIntegrity(_ t: IntegrityTarget, lengthSectors: UInt64) -> DeviceFacts {
+        DeviceFacts(path: "\(path) (dm-integrity layer)", logicalBlockSize: t.blockSize ?? 512,
+                    sizeBytes: lengthSectors * 512, metadataBytes: t.tagSize,
+                    integrityFormat: "DM-DIF-EXT-TAG", integrityTagSize: t.tagSize)
+    }
+}
+
+public struct ValidationPolicy: Sendable {
+    /// Accept constructions that are insecure (deterministic IVs with AEAD, `integrity:N:none`, hex keys).
+    public var allowInsecure: Bool
+    public init(allowInsecure: Bool = false) { self.allowInsecure = allowInsecure }
+}
+
+public enum TableValidator {
+    /// Validates one target of `lengthSectors` on `device`. Throws the first problem.
+    public static func validate(_ target: Target, lengthSectors: UInt64, on device: DeviceFacts,
+                                kernel: KernelTargets, policy: ValidationPolicy = .init()) throws(SwcryptError) {
+        func fail(_ message: String, _ code: ExitStatus = .failure) -> SwcryptError {
+            SwcryptError(code, device: device.path, message, operation: "validate \(target.typeName) table")
+        }
+        guard let version = kernel[target.typeName] ?? (target.typeName == "error" || target.typeName == "zero" ? TargetVersion(1, 0) : nil) else {
+            throw fail("the running kernel has no '\(target.typeName)' device-mapper target (module dm-\(target.typeName) not loaded or not built)")
+        }
+        switch target {
+        case .crypt(let c):
+            try validateCrypt(c, lengthSectors: lengthSectors, device: device, kernel: kernel, version: version, policy: policy, fail: fail)
+        case .integrity(let i):
+            try validateIntegrity(i, lengthSectors: lengthSectors, device: device, kernel: kernel, version: version, fail: fail)
+        case .linear(let l):
+            try checkFits(offset: l.offset, length: lengthSectors, device: device, fail: fail)
+        case .flakey(let f):
+            try checkFits(offset: f.offset, length: lengthSectors, device: device, fail: fail)
+        case .error, .zero:
+            break
+        }
+    }
+
+    static func checkFits(offset: UInt64, length: UInt64, device: DeviceFacts,
+                          fail: (String, ExitStatus) -> SwcryptError) throws(SwcryptError) {
+        let deviceSectors = device.sizeBytes / 512
+        if offset + length > deviceSectors {
+            throw fail("the mapping needs sectors \(offset)..<\(offset + length) but the device has \(deviceSectors) sectors", .wrongDevice)
+        }
+    }
+
+    static func validateCrypt(_ c: CryptTarget, lengthSectors: UInt64, device: DeviceFacts, kernel: KernelTargets,
+                              version: TargetVersion, policy: ValidationPolicy,
+                              fail: (String, ExitStatus) -> SwcryptError) throws(SwcryptError) {
+        let sectorSize = c.sectorSize ?? 512
+        guard [512, 1024, 2048, 4096].contains(sectorSize) else {
+            throw fail("sector_size \(sectorSize) is not a power of two between 512 and 4096", .failure)
+        }
+        if sectorSize < device.logicalBlockSize {
+            throw fail("sector_size \(sectorSize) is smaller than the device's logical block size \(device.logicalBlockSize)", .failure)
+        }
+        if (lengthSectors * 512) % UInt64(sectorSize) != 0 {
+            throw fail("the mapping length \(lengthSectors * 512) bytes is not a multiple of sector_size \(sectorSize)", .failure)
+        }
+        if (c.offset * 512) % UInt64(sectorSize) != 0 {
+            throw fail("the data offset \(c.offset) sectors is not a multiple of sector_size \(sectorSize)", .failure)
+        }
+        if device.sizeBytes % UInt64(sectorSize) != 0 {
+            throw fail("the device size \(device.sizeBytes) bytes is not a multiple of sector_size \(sectorSize)", .wrongDevice)
+        }
+        try checkFits(offset: c.offset, length: lengthSectors, device: device, fail: fail)
+
+        let caps = kernel.capabilities
+        if (c.noReadWorkqueue || c.noWriteWorkqueue) && !caps.contains(.noWorkqueue) {
+            throw fail("no_read_workqueue/no_write_workqueue need dm-crypt >= 1.22; the kernel has \(version)", .failure)
+        }
+        if c.highPriority && !caps.contains(.highPriority) {
+            throw fail("high_priority needs dm-crypt >= 1.26; the kernel has \(version)", .failure)
+        }
+        if c.integrityKeySize != nil && !caps.contains(.integrityKeySize) {
+            throw fail("integrity_key_size needs dm-crypt >= 1.28; the kernel has \(version)", .failure)
+        }
+        if case .hex = c.key, !policy.allowInsecure {
+            throw fail("the table carries a hex key; swcrypt loads keys through the kernel keyring only (:<size>:logon:<description>)", .failure)
+        }
+
+        let translated = c.cipher.cryptsetup
+        let aeadMode = translated.map { ["gcm", "ccm"].contains($0.cipher.mode) || $0.integrity == .poly1305 || $0.cipher.cipher.hasPrefix("aegis") } ?? false
+        if aeadMode, let t = translated, !t.cipher.hasRandomIV, !policy.allowInsecure {
+            throw fail("\(c.cipher) uses a deterministic IV (\(t.cipher.ivGenerator)) with an AEAD: the nonce repeats on every rewrite of a sector, which breaks the AEAD's security; use a 'random' IV (or --allow-insecure)", .failure)
+        }
+
+        guard let integrity = c.integrity else {
+            if aeadMode || c.cipher.isAuthenticated {
+                throw fail("\(c.cipher) is authenticated but the table has no integrity:<bytes>:aead argument", .failure)
+            }
+            return
+        }
+        if integrity.type == "none" && !policy.allowInsecure {
+            throw fail("integrity:\(integrity.bytes):none stores IVs in the metadata but authenticates nothing; refusing to present it as authenticated encryption (--allow-insecure to accept)", .failure)
+        }
+        if integrity.type == "aead", let t = translated, let alg = t.integrity {
+            let needed = AuthenticatedCipher(cipher: t.cipher, integrity: alg).metadataBytes
+            if integrity.bytes != needed {
+                throw fail("integrity:\(integrity.bytes) does not match \(t.cipher.cryptsetupName)/\(alg.cryptsetupName), which stores \(t.cipher.storedIVBytes) B IV + \(alg.tagBytes) B tag = \(needed) B per sector", .failure)
+            }
+        }
+        if device.hasProtectionInformation {
+            throw fail("the device's integrity profile \(device.integrityFormat) is in use by protection information; its metadata is not free for tags", .wrongDevice)
+        }
+        let free = device.freeTagBytes
+        if integrity.bytes > free {
+            let what = device.metadataBytes == 0 && device.integrityFormat == "none"
+                ? "has no per-sector metadata (use a dm-integrity layer beneath: --emulate-metadata)"
+                : "offers \(free) bytes of per-sector metadata"
+            throw fail("the tag needs \(integrity.bytes) bytes per sector but the device \(what)", .wrongDevice)
+        }
+        if device.integrityFormat == "nop" {
+            if !caps.contains(.cryptOnMetadata) {
+                throw fail("dm-crypt directly on device metadata needs Linux 6.11 (dm-crypt >= 1.27); the kernel has dm-crypt \(version)", .failure)
+            }
+            if sectorSize != device.logicalBlockSize {
+                throw fail("sector_size \(sectorSize) must equal the logical block size \(device.logicalBlockSize) when the tag lives in the device's metadata", .failure)
+            }
+        }
+    }
+
+    static func validateIntegrity(_ i: IntegrityTarget, lengthSectors: UInt64, device: DeviceFacts, kernel: KernelTargets,
+                                  version: TargetVersion, fail: (String, ExitStatus) -> SwcryptError) throws(SwcryptError) {
+        let blockSize = i.blockSize ?? 512
+        guard [512, 1024, 2048, 4096].contains(blockSize) else {
+            throw fail("block_size \(blockSize) is not a power of two between 512 and 4096", .failure)
+        }
+        if blockSize < device.logicalBlockSize {
+            throw fail("block_size \(blockSize) is smaller than the device's logical block size \(device.logicalBlockSize)", .failure)
+        }
+        if device.sizeBytes % UInt64(blockSize) != 0 {
+            throw fail("the device size \(device.sizeBytes) bytes is not a multiple of block_size \(blockSize)", .wrongDevice)
+        }
+        if i.mode == .inline {
+            if !kernel.capabilities.contains(.integrityInline) {
+                throw fail("Inline mode needs dm-integrity >= 1.12 (Linux 6.11); the kernel has \(version)", .failure)
+            }
+            if device.hasProtectionInformation {
+                throw fail("the device's integrity profile \(device.integrityFormat) is in use by protection information; its metadata is not free for tags", .wrongDevice)
+            }
+            if device.freeTagBytes < i.tagSize || device.integrityFormat != "nop" {
+                throw fail("Inline mode keeps the \(i.tagSize)-byte tag in the device's metadata, but the device offers \(device.freeTagBytes) bytes (profile \(device.integrityFormat))", .wrongDevice)
+            }
+            if blockSize != device.logicalBlockSize {
+                throw fail("Inline mode needs block_size equal to the logical block size \(device.logicalBlockSize), not \(blockSize)", .failure)
+            }
+        } else if i.tagSize == 0 && i.internalHash == nil {
+            throw fail("a tag size of 0 needs internal_hash", .failure)
+        }
+        if i.mode == .inline && (i.journalSectors ?? 0) > 0 {
+            throw fail("Inline mode has no journal; journal_sectors must be 0", .failure)
+        }
+    }
+}
