@@ -6,6 +6,8 @@
 //        -> SwcryptCore (pure: NVMe identify parsing, LBA formats, cipher/tag math, reports)
 //        -> SwcryptKernel (sysfs/procfs/block-device facts, roots injectable; imports CSwcryptShim)
 //        -> SwcryptNVMe (the only importer of CNVMe / libnvme)
+//        -> SwcryptDeviceMapper (the only importer of CDeviceMapper / libdevmapper)
+//        -> SwcryptKeys (the only importer of CKeyutils / libkeyutils)
 // Each C module is imported by exactly one Swift module, with `internal import`.
 import PackageDescription
 
@@ -22,6 +24,10 @@ let package = Package(
     targets: [
         // C libraries, found through pkg-config.
         .systemLibrary(name: "CNVMe", pkgConfig: "libnvme", providers: [.apt(["libnvme-dev"])]),
+        .systemLibrary(name: "CDeviceMapper", pkgConfig: "devmapper", providers: [.apt(["libdevmapper-dev"])]),
+        .systemLibrary(name: "CKeyutils", pkgConfig: "libkeyutils", providers: [.apt(["libkeyutils-dev"])]),
+        // libdevmapper's log hook is C-variadic; this formats and forwards (see its header).
+        .target(name: "CDeviceMapperShim", dependencies: ["CDeviceMapper"]),
         // Only what Swift cannot import from C: ioctl request numbers built by macros.
         .target(name: "CSwcryptShim"),
 
@@ -39,9 +45,17 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
+            name: "SwcryptDeviceMapper",
+            dependencies: ["SwcryptCore", "SwcryptKernel", "CDeviceMapper", "CDeviceMapperShim",
+                           .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "SwcryptKeys",
+            dependencies: ["SwcryptCore", "CKeyutils",
+                           .product(name: "SystemPackage", package: "swift-system")]),
+        .target(
             name: "SwcryptKit",
             dependencies: [
-                "SwcryptCore", "SwcryptKernel", "SwcryptNVMe",
+                "SwcryptCore", "SwcryptKernel", "SwcryptNVMe", "SwcryptDeviceMapper", "SwcryptKeys",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .executableTarget(

@@ -1,0 +1,4 @@
+#ifndef SWCRYPT_CKEYUTILS_H
+#define SWCRYPT_CKEYUTILS_H
+#include <keyutils.h>
+#endif

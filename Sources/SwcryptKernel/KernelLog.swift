@@ -1,0 +1,49 @@
+import SwcryptCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads what the kernel logs while an operation runs (/dev/kmsg), so errors can
+/// carry the kernel's own reason ("device-mapper: crypt: Integrity profile tag
+/// size mismatch") instead of a bare errno.
+public final class KernelLogWindow {
+    private let fd: Int32
+
+    /// Opens /dev/kmsg positioned at its end; nil when it cannot be read (not root).
+    public init?(path: String = "/dev/kmsg") {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        lseek(fd, 0, SEEK_END)
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Messages logged since the window opened (or since the last call).
+    public func drain() -> [String] {
+        var lines = [String]()
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n < 0 {
+                if errno == EPIPE { continue } // records overwritten; keep reading
+                break
+            }
+            if n == 0 { break }
+            let record = String(decoding: buffer[0..<n], as: UTF8.self)
+            // "prio,seq,usec,flags;message\n continuation lines"
+            guard let semi = record.firstIndex(of: ";") else { continue }
+            let message = record[record.index(after: semi)...].split(separator: "\n").first.map(String.init) ?? ""
+            lines.append(message)
+        }
+        return lines
+    }
+
+    /// The lines of device-mapper, dm-crypt, dm-integrity and NVMe, the ones an error should quote.
+    public static func relevant(_ lines: [String]) -> [String] {
+        lines.filter { l in
+            l.hasPrefix("device-mapper:") || l.contains("INTEGRITY AEAD ERROR") || l.hasPrefix("nvme")
+                || l.hasPrefix("dm-") || l.contains("integrity:") || l.contains("crypt:")
+        }
+    }
+}
