@@ -26,21 +26,6 @@ public struct DeviceMapperError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// What the kernel reports for one mapping (DM_DEVICE_INFO).
-public struct MappingInfo: Sendable, Equatable {
-    public var name: String
-    public var uuid: String
-    public var major: Int
-    public var minor: Int
-    public var openCount: Int
-    public var targetCount: Int
-    public var suspended: Bool
-    public var readOnly: Bool
-
-    public var devicePath: String { "/dev/mapper/\(name)" }
-    public var kernelName: String { "dm-\(minor)" }
-}
-
 /// libdevmapper, typed. Owns the process-wide log hook while it lives; one
 /// instance at a time (not Sendable).
 public final class DeviceMapper {

@@ -29,3 +29,30 @@ public enum BlockIoctl {
 public enum Privileges {
     public static var isRoot: Bool { geteuid() == 0 }
 }
+
+/// Small raw reads and writes on a block device (superblock areas).
+public enum BlockDeviceIO {
+    public static func read(_ path: String, offset: UInt64, count: Int) throws(SwcryptError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SwcryptError(.wrongDevice, device: path, "cannot open for reading", cause: Errno(rawValue: errno).description) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        guard n == count else {
+            throw SwcryptError(.wrongDevice, device: path, "cannot read \(count) bytes at \(offset)", cause: n < 0 ? Errno(rawValue: errno).description : "short read")
+        }
+        return buffer
+    }
+
+    /// Writes zeros and flushes them to the device.
+    public static func zero(_ path: String, offset: UInt64, count: Int) throws(SwcryptError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SwcryptError(.wrongDevice, device: path, "cannot open for writing", cause: Errno(rawValue: errno).description) }
+        defer { close(fd) }
+        let zeros = [UInt8](repeating: 0, count: count)
+        let n = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, count, off_t(offset)) }
+        guard n == count, fsync(fd) == 0 else {
+            throw SwcryptError(.failure, device: path, "cannot write \(count) bytes at \(offset)", cause: Errno(rawValue: errno).description)
+        }
+    }
+}

@@ -124,3 +124,52 @@ struct KernelNamespace {
 func sysfs(_ path: String) -> String? {
     (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
 }
+
+/// A null_blk disk made through configfs for one test (removed by `remove()`).
+struct NullBlk {
+    var name: String
+    var path: String { "/dev/\(name)" }
+
+    static func create(_ name: String, sizeMB: Int = 64, blockSize: Int = 4096) throws -> NullBlk {
+        let dir = "/sys/kernel/config/nullb/\(name)"
+        try must(["bash", "-c", """
+            set -e
+            modprobe null_blk nr_devices=0
+            mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+            mkdir \(dir)
+            echo \(blockSize) > \(dir)/blocksize
+            echo \(sizeMB) > \(dir)/size
+            echo 1 > \(dir)/memory_backed
+            echo 1 > \(dir)/power
+            for i in $(seq 50); do [ -b /dev/\(name) ] && exit 0; sleep 0.1; done
+            echo "no /dev/\(name)" >&2; exit 1
+            """])
+        return NullBlk(name: name)
+    }
+
+    func remove() {
+        _ = try? sh("echo 0 > /sys/kernel/config/nullb/\(name)/power; rmdir /sys/kernel/config/nullb/\(name)")
+    }
+}
+
+/// Mappings in the kernel right now (`dmsetup ls`), as names.
+func dmNames() throws -> Set<String> {
+    let r = try must(["dmsetup", "ls"])
+    if r.stdout.contains("No devices found") { return [] }
+    return Set(r.lines.compactMap { $0.split(separator: "\t").first.map(String.init) }.filter { !$0.isEmpty })
+}
+
+/// Writes `mib` MiB of random data through `path` with O_DIRECT and reads it back; returns true when identical.
+func roundTrip(_ path: String, mib: Int, seekMiB: Int = 0) throws -> Bool {
+    let dir = try VM.tempDir()
+    defer { _ = try? sh("rm -rf \(dir)") }
+    try must(["bash", "-c", "head -c \(mib << 20) /dev/urandom > \(dir)/in"])
+    try must(["dd", "if=\(dir)/in", "of=\(path)", "bs=1M", "seek=\(seekMiB)", "oflag=direct", "conv=fsync", "status=none"])
+    try must(["dd", "if=\(path)", "of=\(dir)/out", "bs=1M", "skip=\(seekMiB)", "count=\(mib)", "iflag=direct", "status=none"])
+    return try must(["cmp", "\(dir)/in", "\(dir)/out"]).status == 0
+}
+
+/// Kernel log lines since `mark` (a line count of `dmesg`).
+func dmesgLines() throws -> [String] {
+    try must(["dmesg"]).lines
+}

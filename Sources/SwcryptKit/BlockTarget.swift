@@ -1,0 +1,55 @@
+import SwcryptCore
+import SwcryptKernel
+
+/// A block device named on the command line, with the facts validation needs.
+public struct BlockTarget: Sendable {
+    public var path: String
+    public var device: BlockDevice
+
+    /// "259:1": how tables refer to it (as cryptsetup writes them).
+    public var majorMinor: String { "\(device.major):\(device.minor)" }
+
+    public var facts: DeviceFacts {
+        DeviceFacts(path: path, logicalBlockSize: device.logicalBlockSize, sizeBytes: device.sizeBytes,
+                    metadataBytes: device.metadataBytes ?? 0, integrityFormat: device.integrityFormat,
+                    integrityTagSize: device.integrityTagSize)
+    }
+}
+
+public struct BlockResolver: Sendable {
+    public var sysfs: Sysfs
+
+    public init(sysfs: Sysfs = Sysfs()) { self.sysfs = sysfs }
+
+    /// Resolves a path to a block device, or one line saying what it is instead.
+    public func resolve(_ path: String) throws(SwcryptError) -> BlockTarget {
+        switch DeviceNode.of(path: path) {
+        case .missing(let e):
+            throw SwcryptError(.wrongDevice, device: path, "no such device", cause: e.description)
+        case .block(let major, let minor):
+            guard let d = sysfs.blockDevice(major: major, minor: minor) else {
+                throw SwcryptError(.wrongDevice, device: path, "block device \(major):\(minor) is unknown to sysfs")
+            }
+            return BlockTarget(path: path, device: d)
+        case .regularFile:
+            throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a regular file (attach it with `swcrypt testdev create loop` or losetup)")
+        case .directory:
+            throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a directory")
+        case .character:
+            throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a character device")
+        case .other:
+            throw SwcryptError(.wrongDevice, device: path, "not a block device")
+        }
+    }
+
+    /// Refuses a device that is mounted, used as swap, or held by a mapping or md.
+    public func requireUnused(_ target: BlockTarget) throws(SwcryptError) {
+        let mounts = sysfs.mounts(of: target.device)
+        if !mounts.isEmpty {
+            throw SwcryptError(.busy, device: target.path, "in use: mounted (\(mounts.joined(separator: ", ")))")
+        }
+        if !target.device.holders.isEmpty {
+            throw SwcryptError(.busy, device: target.path, "in use: held by \(target.device.holders.joined(separator: ", "))")
+        }
+    }
+}

@@ -1,0 +1,600 @@
+import SwcryptCore
+import SwcryptDeviceMapper
+import SwcryptKernel
+import SwcryptKeys
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a dm-crypt key comes from. Keys never come from argv or the environment.
+public enum KeySource: Sendable, Equatable {
+    /// A file holding exactly the key bytes; "-" reads standard input.
+    case file(String)
+    /// Fresh random bytes (throwaway CI mappings).
+    case random
+}
+
+/// One layer of a planned stack, bottom first.
+public struct PlannedLayer: Sendable {
+    public var name: String
+    public var uuid: String
+    public var table: Table
+    /// dm-integrity layers are created small first so the kernel formats their
+    /// superblock, then grown to the data size the kernel reports.
+    public var sizedByKernel: Bool
+}
+
+public struct MapPlan: Sendable {
+    public var name: String
+    public var stack: String
+    public var layers: [PlannedLayer]
+    /// Bytes of the dm-crypt key, when the top layer needs one.
+    public var keySize: Int?
+    public var keyDescription: String?
+    public var keySource: KeySource?
+    public var readOnly: Bool
+    /// Devices the tables name, for the print-out.
+    public var deviceNames: [String: String]
+
+    /// The tables as they will be loaded, key references only, with comments.
+    public var printable: String {
+        var out = [String]()
+        for (m, p) in deviceNames.sorted(by: { $0.key < $1.key }) { out.append("# \(m) = \(p)") }
+        for layer in layers {
+            out.append("# \(layer.name) (uuid \(layer.uuid))")
+            if layer.sizedByKernel {
+                out.append("# length shown is the device's; dm-integrity sets the exact number of data sectors when it formats its superblock")
+            }
+            out.append(layer.table.render(masked: true))
+        }
+        return out.joined(separator: "\n")
+    }
+}
+
+public struct CryptMapRequest: Sendable {
+    public var name: String
+    public var device: String
+    public var cipher: String?
+    public var integrity: String?
+    public var keyBits: Int?
+    public var sectorSize: Int?
+    public var offset: UInt64 = 0
+    public var sizeSectors: UInt64?
+    public var keySource: KeySource
+    public var emulateMetadata: IntegrityTarget.Mode?
+    public var allowDiscards = false
+    public var sameCPUCrypt = false
+    public var submitFromCryptCPUs = false
+    public var noReadWorkqueue = false
+    public var noWriteWorkqueue = false
+    public var highPriority = false
+    public var readOnly = false
+    public var allowInsecure = false
+    /// Check through AF_ALG that the kernel has the cipher before anything is created.
+    public var probeCipher = true
+
+    public init(name: String, device: String, keySource: KeySource) {
+        self.name = name
+        self.device = device
+        self.keySource = keySource
+    }
+}
+
+public struct IntegrityMapRequest: Sendable {
+    public var name: String
+    public var device: String
+    public var mode: IntegrityTarget.Mode
+    public var tagSize: Int?
+    public var internalHash: String?
+    public var blockSize: Int?
+    public var journalSectors: Int?
+    public var interleaveSectors: Int?
+    public var bufferSectors: Int?
+    public var journalWatermark: Int?
+    public var commitTime: Int?
+    public var sectorsPerBit: Int?
+    public var bitmapFlushInterval: Int?
+    public var allowDiscards = false
+    public var recalculate = false
+    public var fixHmac = false
+    public var readOnly = false
+
+    public init(name: String, device: String, mode: IntegrityTarget.Mode) {
+        self.name = name
+        self.device = device
+        self.mode = mode
+    }
+}
+
+/// A mapping swcrypt made, as `ls` shows it.
+public struct StackSummary: Sendable, Equatable {
+    public var name: String
+    public var stack: String
+    public var layers: [MappingInfo]
+    public var devicePath: String { "/dev/mapper/\(name)" }
+}
+
+/// Plans, validates and activates device-mapper stacks; removes whole stacks.
+public final class Mapper {
+    public let dm: DeviceMapper
+    public let resolver: BlockResolver
+    private var cachedVersions: KernelTargets?
+
+    /// A mapper for commands that need root (device-mapper ioctls, keyring logon keys).
+    public static func privileged() throws(SwcryptError) -> Mapper {
+        guard Privileges.isRoot else {
+            throw SwcryptError(.permission, "device-mapper needs root")
+        }
+        return Mapper()
+    }
+
+    public init(resolver: BlockResolver = BlockResolver()) {
+        self.dm = DeviceMapper()
+        self.resolver = resolver
+    }
+
+    /// Target versions, probed once (loading the modules swcrypt needs first).
+    public func kernelTargets() throws(SwcryptError) -> KernelTargets {
+        if let cachedVersions { return cachedVersions }
+        for module in ["dm_crypt", "dm_integrity", "dm_flakey"] { Modules.load(module) }
+        do {
+            let v = try dm.targetVersions()
+            cachedVersions = v
+            return v
+        } catch {
+            throw SwcryptError(dm: error)
+        }
+    }
+
+    // MARK: - Planning
+
+    public func planCrypt(_ r: CryptMapRequest) throws(SwcryptError) -> MapPlan {
+        try StackNaming.validate(name: r.name)
+        let target = try resolver.resolve(r.device)
+        let kernel = try kernelTargets()
+
+        let (spec, integrity) = try chooseCipher(r.cipher, r.integrity, device: r.device)
+        let cipher = KernelCipher(spec, integrity: integrity)
+        switch r.probeCipher ? CryptoProbe.probe(cipher) : .available {
+        case .missing:
+            throw SwcryptError(.failure, device: r.device,
+                               "the kernel has no \(cipher.isAuthenticated ? "AEAD" : "cipher") '\(cipher.algorithm)' (AF_ALG probe: ENOENT); table load would fail with 'Error allocating crypto tfm (-ENOENT)'")
+        case .available, .unknown:
+            break // unknown: the table load reports the kernel's own reason
+        }
+        let keySize = try Self.keyBytes(spec, integrity, bits: r.keyBits, device: r.device)
+        let stack = StackNaming.newStackID()
+        let description = "swcrypt:\(r.name)"
+        let tagBytes = integrity.map { AuthenticatedCipher(cipher: spec, integrity: $0).metadataBytes }
+
+        var layers = [PlannedLayer]()
+        var cryptFacts = target.facts
+        var lowerDevice = target.majorMinor
+        var available = (target.device.sizeBytes / 512)
+        var names = [target.majorMinor: target.path]
+
+        if let mode = r.emulateMetadata {
+            guard let tagBytes else {
+                throw SwcryptError(.failure, device: r.device, "--emulate-metadata needs an authenticated cipher (--integrity)")
+            }
+            let blockSize = r.sectorSize ?? defaultSectorSize(target)
+            var layer = IntegrityTarget(device: target.majorMinor, offset: 0, tagSize: tagBytes, mode: mode)
+            layer.blockSize = blockSize
+            layer.fixPadding = true
+            layer.allowDiscards = r.allowDiscards
+            try validate(.integrity(layer), length: available, on: target.facts, kernel: kernel, insecure: r.allowInsecure)
+            let name = r.name + StackNaming.integritySuffix
+            layers.append(PlannedLayer(name: name, uuid: StackNaming.uuid(layer: .integrity, stack: stack, name: name),
+                                       table: Table([TableLine(length: available, target: .integrity(layer))]),
+                                       sizedByKernel: true))
+            cryptFacts = target.facts.underIntegrity(layer, lengthSectors: available)
+            cryptFacts.path = "/dev/mapper/\(name)"
+            lowerDevice = "/dev/mapper/\(name)"
+        }
+
+        let sectorSize = r.sectorSize ?? defaultSectorSize(target)
+        var crypt = CryptTarget(cipher: cipher, key: .keyring(size: keySize, type: "logon", description: description),
+                                device: lowerDevice, offset: r.offset,
+                                integrity: tagBytes.map { .init(bytes: $0, type: "aead") },
+                                sectorSize: sectorSize)
+        crypt.allowDiscards = r.allowDiscards
+        crypt.sameCPUCrypt = r.sameCPUCrypt
+        crypt.submitFromCryptCPUs = r.submitFromCryptCPUs
+        crypt.noReadWorkqueue = r.noReadWorkqueue
+        crypt.noWriteWorkqueue = r.noWriteWorkqueue
+        crypt.highPriority = r.highPriority
+        guard available > r.offset else {
+            throw SwcryptError(.failure, device: r.device, "offset \(r.offset) sectors is beyond the device's \(available) sectors")
+        }
+        available -= r.offset
+        let perSector = UInt64(sectorSize / 512)
+        var length = r.sizeSectors ?? (available / perSector * perSector)
+        if r.sizeSectors == nil && length == 0 {
+            throw SwcryptError(.wrongDevice, device: r.device, "too small for one \(sectorSize)-byte sector")
+        }
+        if let s = r.sizeSectors, s > available {
+            throw SwcryptError(.failure, device: r.device, "--size \(s) sectors exceeds the \(available) sectors available")
+        }
+        length = max(length, 1)
+        // With a dm-integrity layer the crypt target is validated against the layer's facts.
+        try validate(.crypt(crypt), length: length, on: cryptFacts, kernel: kernel, insecure: r.allowInsecure)
+        layers.append(PlannedLayer(name: r.name, uuid: StackNaming.uuid(layer: .crypt, stack: stack, name: r.name),
+                                   table: Table([TableLine(length: length, target: .crypt(crypt))]), sizedByKernel: false))
+        names[target.majorMinor] = target.path
+        return MapPlan(name: r.name, stack: stack, layers: layers, keySize: keySize, keyDescription: description,
+                       keySource: r.keySource, readOnly: r.readOnly, deviceNames: names)
+    }
+
+    public func planIntegrity(_ r: IntegrityMapRequest) throws(SwcryptError) -> MapPlan {
+        try StackNaming.validate(name: r.name)
+        let target = try resolver.resolve(r.device)
+        let kernel = try kernelTargets()
+        let hashTag: [String: Int] = ["crc32c": 4, "crc32": 4, "xxhash64": 8, "sha1": 20, "sha256": 32, "sha512": 64, "blake2b-256": 32]
+        let tag = r.tagSize ?? r.internalHash.flatMap { hashTag[$0] } ?? 0
+        guard tag > 0 else {
+            throw SwcryptError(.failure, device: r.device, "give --tag-size, or --internal-hash with a known size (\(hashTag.keys.sorted().joined(separator: ", ")))")
+        }
+        var t = IntegrityTarget(device: target.majorMinor, tagSize: tag, mode: r.mode)
+        t.blockSize = r.blockSize ?? defaultSectorSize(target)
+        t.internalHash = r.internalHash
+        t.journalSectors = r.mode == .inline ? (r.journalSectors ?? 0) : r.journalSectors
+        t.interleaveSectors = r.interleaveSectors
+        t.bufferSectors = r.bufferSectors
+        t.journalWatermark = r.journalWatermark
+        t.commitTime = r.commitTime
+        t.sectorsPerBit = r.sectorsPerBit
+        t.bitmapFlushInterval = r.bitmapFlushInterval
+        t.allowDiscards = r.allowDiscards
+        t.recalculate = r.recalculate
+        t.fixPadding = true
+        t.fixHmac = r.fixHmac
+        let length = target.device.sizeBytes / 512
+        try validate(.integrity(t), length: length, on: target.facts, kernel: kernel, insecure: false)
+        let stack = StackNaming.newStackID()
+        return MapPlan(name: r.name, stack: stack,
+                       layers: [PlannedLayer(name: r.name, uuid: StackNaming.uuid(layer: .integrity, stack: stack, name: r.name),
+                                             table: Table([TableLine(length: length, target: .integrity(t))]), sizedByKernel: true)],
+                       keySize: nil, keyDescription: nil, keySource: nil, readOnly: r.readOnly,
+                       deviceNames: [target.majorMinor: target.path])
+    }
+
+    /// Linear concatenation of whole devices (passes inline-encryption capability through).
+    public func planPassthrough(name: String, devices: [String], readOnly: Bool) throws(SwcryptError) -> MapPlan {
+        try StackNaming.validate(name: name)
+        guard !devices.isEmpty else { throw SwcryptError(.failure, "give at least one device") }
+        let kernel = try kernelTargets()
+        var lines = [TableLine]()
+        var start: UInt64 = 0
+        var names = [String: String]()
+        // Every segment must be a whole number of the largest logical block size.
+        let targets = try devices.map { (p: String) throws(SwcryptError) -> BlockTarget in try resolver.resolve(p) }
+        let unit = UInt64(targets.map(\.device.logicalBlockSize).max() ?? 512) / 512
+        for t in targets {
+            let length = (t.device.sizeBytes / 512) / unit * unit
+            guard length > 0 else { throw SwcryptError(.wrongDevice, device: t.path, "has no usable sectors") }
+            let target = Target.linear(LinearTarget(device: t.majorMinor))
+            try validate(target, length: length, on: t.facts, kernel: kernel, insecure: false)
+            lines.append(TableLine(start: start, length: length, target: target))
+            start += length
+            names[t.majorMinor] = t.path
+        }
+        let stack = StackNaming.newStackID()
+        return MapPlan(name: name, stack: stack,
+                       layers: [PlannedLayer(name: name, uuid: StackNaming.uuid(layer: .linear, stack: stack, name: name),
+                                             table: Table(lines), sizedByKernel: false)],
+                       keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names)
+    }
+
+    /// A raw table from a file: parsed, every device resolved and every line
+    /// validated; keys must be keyring references.
+    public func planTable(name: String, text: String, readOnly: Bool, allowInsecure: Bool) throws(SwcryptError) -> MapPlan {
+        try StackNaming.validate(name: name)
+        let table: Table
+        do { table = try Table.parse(text) } catch {
+            throw SwcryptError(.failure, device: name, "bad table: \(error.message)")
+        }
+        let kernel = try kernelTargets()
+        var names = [String: String]()
+        for line in table.lines {
+            for dev in line.target.devices {
+                let t = try resolveTableDevice(dev)
+                names[t.majorMinor] = t.path
+                var facts = t.facts
+                facts.path = dev
+                try validate(line.target, length: line.length, on: facts, kernel: kernel, insecure: allowInsecure)
+            }
+        }
+        let stack = StackNaming.newStackID()
+        return MapPlan(name: name, stack: stack,
+                       layers: [PlannedLayer(name: name, uuid: StackNaming.uuid(layer: .table, stack: stack, name: name),
+                                             table: table, sizedByKernel: false)],
+                       keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names)
+    }
+
+    // MARK: - Activation
+
+    /// Creates every layer, bottom first; if any step fails, removes what was
+    /// created and the key, and reports the kernel's reason.
+    @discardableResult
+    public func activate(_ plan: MapPlan) throws(SwcryptError) -> [MappingInfo] {
+        if let existing = try? dm.info(name: plan.name), existing != nil {
+            throw SwcryptError(.busy, device: plan.name, "a mapping of that name exists already")
+        }
+        for layer in plan.layers {
+            for dev in layer.table.lines.flatMap(\.target.devices) where !dev.hasPrefix("/dev/mapper/") {
+                let t = try resolveTableDevice(dev)
+                try resolver.requireUnused(t)
+            }
+        }
+        var key: LogonKey?
+        if let size = plan.keySize, let description = plan.keyDescription, let source = plan.keySource {
+            let secret = try readKey(source, size: size)
+            defer { secret.wipe() }
+            key = try LogonKey(description: description, secret: secret)
+        }
+        defer { key?.remove() }
+
+        var created = [String]()
+        var infos = [MappingInfo]()
+        do throws(SwcryptError) {
+            for layer in plan.layers {
+                var table = layer.table
+                if layer.sizedByKernel {
+                    table = try sizeIntegrityLayer(layer, readOnly: plan.readOnly)
+                    created.append(layer.name)
+                    infos.append(try requireInfo(layer.name))
+                    continue
+                }
+                if let below = infos.last, case .crypt(var c) = table.lines[0].target, c.device.hasPrefix("/dev/mapper/") {
+                    // Point the crypt target at the layer below and fit it to its size.
+                    c.device = "\(below.major):\(below.minor)"
+                    let belowSectors = try sectorsOf(below)
+                    let unit = UInt64((c.sectorSize ?? 512) / 512)
+                    let fitted = (belowSectors - c.offset) / unit * unit
+                    table = Table([TableLine(length: min(table.lines[0].length, fitted), target: .crypt(c))])
+                }
+                let info = try createChecked(name: layer.name, uuid: layer.uuid, table: table, readOnly: plan.readOnly)
+                created.append(layer.name)
+                infos.append(info)
+            }
+        } catch {
+            for name in created.reversed() { try? dm.remove(name: name) }
+            throw error
+        }
+        return infos
+    }
+
+    /// Creates a dm-integrity layer with a length of one block, so the kernel
+    /// formats its superblock; reads the provided data sectors from its status;
+    /// then reloads it at full size.
+    private func sizeIntegrityLayer(_ layer: PlannedLayer, readOnly: Bool) throws(SwcryptError) -> Table {
+        guard case .integrity(let t) = layer.table.lines[0].target else { return layer.table }
+        let device = try resolveTableDevice(t.device)
+        let blockBytes = t.blockSize ?? 512
+        // The kernel formats only an all-zero superblock; reuse one that matches.
+        let sb = try BlockDeviceIO.read(device.path, offset: t.offset * 512, count: 512)
+        let magic = Array("integrt".utf8) + [0]
+        let matches = Array(sb[0..<8]) == magic && Int(sb[10]) | Int(sb[11]) << 8 == t.tagSize
+        if !matches {
+            try BlockDeviceIO.zero(device.path, offset: t.offset * 512, count: max(4096, blockBytes))
+        }
+        let small = Table([TableLine(length: UInt64(blockBytes / 512), target: .integrity(t))])
+        _ = try createChecked(name: layer.name, uuid: layer.uuid, table: small, readOnly: readOnly)
+        do throws(SwcryptError) {
+            let status: String
+            do { status = try dm.statusText(name: layer.name) } catch { throw SwcryptError(dm: error) }
+            // "<start> <len> integrity <mismatches> <provided_data_sectors> <recalc>"
+            let fields = status.split(separator: " ")
+            guard fields.count >= 5, let provided = UInt64(fields[4]), provided > 0 else {
+                throw SwcryptError(.failure, device: layer.name, "cannot read dm-integrity's data size from its status '\(status)'")
+            }
+            let full = Table([TableLine(length: provided, target: .integrity(t))])
+            do {
+                try dm.reload(name: layer.name, table: full)
+                try dm.resume(name: layer.name)
+            } catch {
+                throw SwcryptError(dm: error)
+            }
+            return full
+        } catch {
+            try? dm.remove(name: layer.name)
+            throw error
+        }
+    }
+
+    private func createChecked(name: String, uuid: String, table: Table, readOnly: Bool) throws(SwcryptError) -> MappingInfo {
+        do {
+            return try dm.create(name: name, uuid: uuid, table: table, readOnly: readOnly)
+        } catch {
+            // Look again before reporting: exists already, or the kernel refused.
+            if let e = error.errno, e == .resourceBusy || e == .fileExists, (try? dm.info(name: name)) != nil {
+                throw SwcryptError(.busy, device: name, "a mapping of that name exists already")
+            }
+            throw SwcryptError(dm: error)
+        }
+    }
+
+    private func requireInfo(_ name: String) throws(SwcryptError) -> MappingInfo {
+        let found: MappingInfo?
+        do { found = try dm.info(name: name) } catch { throw SwcryptError(dm: error) }
+        guard let found else { throw SwcryptError(.failure, device: name, "the mapping vanished") }
+        return found
+    }
+
+    private func sectorsOf(_ info: MappingInfo) throws(SwcryptError) -> UInt64 {
+        guard let d = resolver.sysfs.blockDevice(major: info.major, minor: info.minor) else {
+            throw SwcryptError(.failure, device: info.name, "not in sysfs")
+        }
+        return d.sizeBytes / 512
+    }
+
+    // MARK: - Removal and listing
+
+    /// Every mapping swcrypt made, grouped by stack (top layer's name first).
+    public func stacks() throws(SwcryptError) -> [StackSummary] {
+        let all: [MappingInfo]
+        do { all = try dm.list() } catch { throw SwcryptError(dm: error) }
+        var byStack = [String: [MappingInfo]]()
+        for m in all {
+            guard let p = StackNaming.parse(uuid: m.uuid) else { continue }
+            byStack[p.stack, default: []].append(m)
+        }
+        return byStack.map { stack, layers in
+            // The top is the layer no other layer of the stack sits on: the one not named *_dif.
+            let sorted = layers.sorted { a, b in
+                a.name.hasSuffix(StackNaming.integritySuffix) == b.name.hasSuffix(StackNaming.integritySuffix)
+                    ? a.name < b.name : !a.name.hasSuffix(StackNaming.integritySuffix)
+            }
+            return StackSummary(name: sorted[0].name, stack: stack, layers: sorted)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// Removes the whole stack NAME belongs to, top first. Refuses mappings
+    /// swcrypt did not create, and busy ones (naming the holder).
+    public func unmap(name: String, deferred: Bool = false) throws(SwcryptError) {
+        let info: MappingInfo?
+        do { info = try dm.info(name: name) } catch { throw SwcryptError(dm: error) }
+        guard let info else { throw SwcryptError(.wrongDevice, device: name, "no such mapping") }
+        guard let parsed = StackNaming.parse(uuid: info.uuid) else {
+            throw SwcryptError(.wrongDevice, device: name,
+                               "not created by swcrypt (dm uuid '\(info.uuid.isEmpty ? "none" : info.uuid)'); swcrypt only removes its own mappings")
+        }
+        let stack = try stacks().first { $0.stack == parsed.stack }
+        let layers = stack?.layers ?? [info]
+        for layer in layers {
+            if layer.openCount > 0 && !deferred {
+                let dev = resolver.sysfs.blockDevice(major: layer.major, minor: layer.minor)
+                var who = dev.map { resolver.sysfs.mounts(of: $0) } ?? []
+                who += dev?.holders ?? []
+                // Lower layers are held by the layer above; only outside users count.
+                let outside = who.filter { h in !layers.contains { h.hasPrefix($0.name + " ") } }
+                if layer.name == layers[0].name || !outside.isEmpty {
+                    let detail = outside.isEmpty ? "open \(layer.openCount) time(s)" : outside.joined(separator: ", ")
+                    throw SwcryptError(.busy, device: layer.name, "busy, not removed: \(detail)")
+                }
+            }
+        }
+        for layer in layers {
+            do { try dm.remove(name: layer.name, deferred: deferred) } catch {
+                throw SwcryptError(dm: error)
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    func resolveTableDevice(_ dev: String) throws(SwcryptError) -> BlockTarget {
+        let parts = dev.split(separator: ":")
+        if parts.count == 2, let ma = Int(parts[0]), let mi = Int(parts[1]) {
+            guard let d = resolver.sysfs.blockDevice(major: ma, minor: mi) else {
+                throw SwcryptError(.wrongDevice, device: dev, "no block device \(dev)")
+            }
+            return BlockTarget(path: "/dev/\(d.name)", device: d)
+        }
+        return try resolver.resolve(dev)
+    }
+
+    private func validate(_ t: Target, length: UInt64, on facts: DeviceFacts, kernel: KernelTargets, insecure: Bool) throws(SwcryptError) {
+        try TableValidator.validate(t, lengthSectors: length, on: facts, kernel: kernel, policy: .init(allowInsecure: insecure))
+    }
+
+    private func defaultSectorSize(_ t: BlockTarget) -> Int {
+        // 4096 when the device allows it (fewer tags, faster); else its logical block size.
+        if t.device.logicalBlockSize <= 4096 && t.device.sizeBytes % 4096 == 0 && t.facts.freeTagBytes == 0 { return 4096 }
+        return t.device.logicalBlockSize
+    }
+
+    /// Default and explicit cipher/integrity choice.
+    func chooseCipher(_ cipher: String?, _ integrity: String?, device: String) throws(SwcryptError) -> (CipherSpec, IntegrityAlgorithm?) {
+        let text = cipher ?? (CryptoProbe.probe(type: "aead", name: "aegis128") == .available ? "aegis128-random" : "aes-gcm-random")
+        guard let spec = CipherSpec(cryptsetup: text) else {
+            throw SwcryptError(.failure, device: device, "unknown cipher '\(text)' (want cipher-mode-iv, e.g. aes-gcm-random, aegis128-random, aes-xts-random)")
+        }
+        let alg: IntegrityAlgorithm?
+        if let integrity {
+            if integrity == "none" { alg = nil }
+            else {
+                guard let a = IntegrityAlgorithm(cryptsetupName: integrity) else {
+                    throw SwcryptError(.failure, device: device, "unknown integrity '\(integrity)' (aead, poly1305, hmac-sha256, hmac-sha512, none)")
+                }
+                alg = a
+            }
+        } else if ["gcm", "ccm"].contains(spec.mode) || spec.cipher.hasPrefix("aegis") {
+            alg = .aead
+        } else if spec.cipher == "chacha20" {
+            alg = .poly1305
+        } else {
+            alg = nil
+        }
+        return (spec, alg)
+    }
+
+    /// Key bytes: the cipher's key (from --key-size or its default) plus the MAC key for authenc.
+    static func keyBytes(_ spec: CipherSpec, _ integrity: IntegrityAlgorithm?, bits: Int?, device: String) throws(SwcryptError) -> Int {
+        let defaultBits: Int
+        switch (spec.cipher, spec.mode) {
+        case ("aegis128", _): defaultBits = 128
+        case ("aegis256", _), ("chacha20", _): defaultBits = 256
+        case (_, "xts"): defaultBits = 512
+        default: defaultBits = 256
+        }
+        let b = bits ?? defaultBits
+        guard b > 0, b % 8 == 0 else {
+            throw SwcryptError(.failure, device: device, "--key-size \(b) is not a whole number of bytes")
+        }
+        var bytes = b / 8
+        if case .hmac(let h)? = integrity { bytes += h.digestBytes }
+        if case .cmacAES? = integrity { bytes += 16 }
+        return bytes
+    }
+
+    /// Reads exactly `size` key bytes from the source.
+    func readKey(_ source: KeySource, size: Int) throws(SwcryptError) -> SecretBytes {
+        switch source {
+        case .random:
+            return SecretBytes.random(count: size)
+        case .file(let path):
+            let fd: Int32 = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+            }
+            defer { if path != "-" { close(fd) } }
+            var got = 0
+            // One byte more than needed, to notice a key file that is too long.
+            var bytes = [UInt8](repeating: 0, count: size + 1)
+            defer { bytes.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) } }
+            while got < size + 1 {
+                let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, size + 1 - got) }
+                if n < 0 { if errno == EINTR { continue }
+                    throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description) }
+                if n == 0 { break }
+                got += n
+            }
+            guard got == size else {
+                throw SwcryptError(.failure, device: path, got > size
+                                   ? "the key file holds more than the \(size) key bytes the cipher needs"
+                                   : "the key file holds \(got) bytes; the cipher needs \(size)")
+            }
+            return SecretBytes(Array(bytes[0..<size]))
+        }
+    }
+}
+
+extension SwcryptError {
+    /// device-mapper failures: code from errno, the kernel's line in the message.
+    init(dm e: DeviceMapperError) {
+        let code: ExitStatus
+        switch e.errno {
+        case .resourceBusy?, .fileExists?: code = .busy
+        case .noSuchFileOrDirectory?, .noSuchAddressOrDevice?, .operationNotSupportedByDevice?: code = .wrongDevice
+        case .permissionDenied?, .notPermitted?: code = .permission
+        case .noMemory?: code = .memory
+        default: code = .failure
+        }
+        var cause = e.errno.map { "\($0.description), errno \($0.rawValue)" } ?? ""
+        if let k = e.kernelMessages.last { cause += (cause.isEmpty ? "" : "; ") + "kernel: \(k)" }
+        else if let l = e.libraryMessages.last { cause += (cause.isEmpty ? "" : "; ") + "libdevmapper: \(l)" }
+        self.init(code, device: e.name, "\(e.operation) failed", operation: e.operation, cause: cause.isEmpty ? nil : cause)
+    }
+}

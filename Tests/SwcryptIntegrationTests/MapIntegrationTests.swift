@@ -1,0 +1,250 @@
+import Foundation
+import XCTest
+
+/// `swcrypt map` / `unmap` / `ls` on real kernel devices, checked through
+/// dmsetup, sysfs, /proc/keys and data read back.
+final class MapIntegrationTests: XCTestCase {
+    override func setUpWithError() throws {
+        try VM.require()
+        try must(["modprobe", "-a", "dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc", "chacha20poly1305"])
+    }
+
+    override func tearDownWithError() throws {
+        // Never leave a test mapping behind for the next test.
+        for name in (try? dmNames()) ?? [] where name.hasPrefix("it-") {
+            _ = try? execute([VM.swcrypt, "unmap", name])
+        }
+    }
+
+    func table(_ name: String, showKeys: Bool = false) throws -> String {
+        try must(["dmsetup", "table"] + (showKeys ? ["--showkeys"] : []) + [name]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func majorMinor(_ path: String) throws -> String {
+        try must(["bash", "-c", "printf '%d:%d' 0x$(stat -c %t \(path)) 0x$(stat -c %T \(path))"]).stdout
+    }
+
+    /// Mikulas Patocka's example table, with a keyring key, on the 4096+64 namespace:
+    /// data round-trips; a flipped byte on the raw namespace makes exactly that block unreadable.
+    func testPatockaExampleDetectsTampering() throws {
+        let ns = try KernelNamespace.byNSID(1)
+        XCTAssertEqual(ns.metadataBytes, 64)
+        let sectors = ns.sizeBytes / 512
+        let dir = try VM.tempDir()
+        // 32-byte AES key + 32-byte HMAC key, into the user keyring (the table only references it).
+        try must(["bash", "-c", "head -c 64 /dev/urandom > \(dir)/key && keyctl padd logon swcrypt:it-patocka @u < \(dir)/key >/dev/null"])
+        defer { _ = try? sh("keyctl unlink $(keyctl search @u logon swcrypt:it-patocka) @u") }
+        let text = "0 \(sectors) crypt capi:authenc(hmac(sha256),cbc(aes))-essiv:sha256 :64:logon:swcrypt:it-patocka 0 \(ns.path) 0 2 integrity:32:aead sector_size:4096"
+        try text.write(toFile: "\(dir)/table", atomically: true, encoding: .utf8)
+        let printed = try swcrypt("map", "table", "it-patocka", "--table-file", "\(dir)/table", "--print-table")
+        XCTAssertEqual(printed.status, 0, printed.stderr)
+        XCTAssertTrue(printed.stdout.contains(text), printed.stdout)
+        XCTAssertFalse(try dmNames().contains("it-patocka"), "--print-table must not activate")
+
+        let r = try swcrypt("map", "table", "it-patocka", "--table-file", "\(dir)/table")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let mm = try majorMinor(ns.path)
+        XCTAssertEqual(try table("it-patocka", showKeys: true), text.replacingOccurrences(of: ns.path, with: mm))
+
+        XCTAssertTrue(try roundTrip("/dev/mapper/it-patocka", mib: 8), "8 MiB did not read back identical")
+
+        // Flip one byte of data block 5 on the raw namespace.
+        try must(["bash", "-c", """
+            set -e
+            dd if=\(ns.path) of=\(dir)/blk bs=4096 skip=5 count=1 iflag=direct status=none
+            printf '\\x%02x' $(( $(od -An -tu1 -j100 -N1 \(dir)/blk) ^ 1 )) | dd of=\(dir)/blk bs=1 seek=100 conv=notrunc status=none
+            dd if=\(dir)/blk of=\(ns.path) bs=4096 seek=5 count=1 oflag=direct status=none
+            """])
+        let before = try dmesgLines().count
+        let bad = try execute(["dd", "if=/dev/mapper/it-patocka", "of=/dev/null", "bs=4096", "skip=5", "count=1", "iflag=direct", "status=none"])
+        XCTAssertNotEqual(bad.status, 0, "a tampered block was returned")
+        XCTAssertTrue(bad.stderr.contains("Input/output error") || bad.stderr.contains("Invalid or incomplete multibyte"), bad.stderr)
+        let log = try dmesgLines().dropFirst(before).joined(separator: "\n")
+        XCTAssertTrue(log.contains("INTEGRITY AEAD ERROR"), log)
+        for neighbour in [4, 6] {
+            let ok = try execute(["dd", "if=/dev/mapper/it-patocka", "of=/dev/null", "bs=4096", "skip=\(neighbour)", "count=1", "iflag=direct", "status=none"])
+            XCTAssertEqual(ok.status, 0, "block \(neighbour): \(ok.stderr)")
+        }
+        XCTAssertEqual(try swcrypt("unmap", "it-patocka").status, 0)
+        XCTAssertFalse(try dmNames().contains("it-patocka"))
+    }
+
+    /// The AEAD constructions directly on the 4096+64 namespace, with generated keys.
+    func testAEADCiphersOnMetadataNamespace() throws {
+        let ns = try KernelNamespace.byNSID(1)
+        let mm = try majorMinor(ns.path)
+        for (cipher, integrity, capi, bytes) in [
+            ("aegis128-random", "aead", "capi:aegis128-random", 32),
+            ("aes-gcm-random", "aead", "capi:gcm(aes)-random", 28),
+            ("aes-xts-random", "hmac-sha256", "capi:authenc(hmac(sha256),xts(aes))-random", 48),
+        ] {
+            let r = try swcrypt("map", "crypt", "it-aead", ns.path, "--cipher", cipher, "--integrity", integrity, "--random-key")
+            XCTAssertEqual(r.status, 0, "\(cipher): \(r.stderr)")
+            let t = try table("it-aead", showKeys: true)
+            let fields = t.split(separator: " ").map(String.init)
+            XCTAssertEqual(fields[3], capi, t)
+            XCTAssertTrue(fields[4].hasPrefix(":") && fields[4].hasSuffix(":logon:swcrypt:it-aead"), "key is not a keyring reference: \(fields[4])")
+            XCTAssertEqual(fields[6], mm)
+            XCTAssertTrue(t.hasSuffix("2 integrity:\(bytes):aead sector_size:4096"), t)
+            XCTAssertTrue(try roundTrip("/dev/mapper/it-aead", mib: 2), cipher)
+            // The key is not left in any keyring once the table is loaded.
+            XCTAssertFalse(try must(["cat", "/proc/keys"]).stdout.contains("swcrypt:it-aead"))
+            XCTAssertEqual(try swcrypt("unmap", "it-aead").status, 0)
+        }
+    }
+
+    /// The same constructions over dm-integrity J, B and D, on null_blk and on the 4096+0 namespace.
+    func testEmulatedMetadataStacks() throws {
+        let nb = try NullBlk.create("it-nullb0", sizeMB: 96)
+        defer { nb.remove() }
+        let plain = try KernelNamespace.byNSID(2)
+        XCTAssertEqual(plain.metadataBytes, 0)
+        for device in [nb.path, plain.path] {
+            for (mode, letter) in [("journal", "J"), ("bitmap", "B"), ("direct", "D")] {
+                for (cipher, integrity, bytes) in [("aes-gcm-random", "aead", 28), ("aegis128-random", "aead", 32),
+                                                    ("aes-xts-random", "hmac-sha256", 48)] where mode == "journal" || cipher == "aes-gcm-random" {
+                    let r = try swcrypt("map", "crypt", "it-emu", device, "--cipher", cipher, "--integrity", integrity,
+                                        "--emulate-metadata", mode, "--random-key", "--json")
+                    XCTAssertEqual(r.status, 0, "\(device) \(mode) \(cipher): \(r.stderr)")
+                    let lower = try table("it-emu_dif").split(separator: " ").map(String.init)
+                    XCTAssertEqual(lower[2], "integrity")
+                    XCTAssertEqual(lower[5], "\(bytes)", "tag size")
+                    XCTAssertEqual(lower[6], letter, "mode")
+                    let upper = try table("it-emu")
+                    XCTAssertTrue(upper.contains("integrity:\(bytes):aead"), upper)
+                    XCTAssertTrue(try roundTrip("/dev/mapper/it-emu", mib: 2), "\(device) \(mode) \(cipher)")
+                    let uuid = try must(["dmsetup", "info", "-c", "--noheadings", "-o", "uuid", "it-emu_dif"]).stdout
+                    XCTAssertTrue(uuid.hasPrefix("SWCRYPT-INTEGRITY-"), uuid)
+                    XCTAssertEqual(try swcrypt("unmap", "it-emu").status, 0)
+                    XCTAssertTrue(try dmNames().isDisjoint(with: ["it-emu", "it-emu_dif"]), "unmap left a layer")
+                }
+            }
+        }
+    }
+
+    /// dm-integrity Inline mode with crc32c on the 4096+64 namespace.
+    func testIntegrityInlineMode() throws {
+        let ns = try KernelNamespace.byNSID(1)
+        let r = try swcrypt("map", "integrity", "it-inline", ns.path, "--mode", "I", "--internal-hash", "crc32c")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let t = try table("it-inline").split(separator: " ").map(String.init)
+        XCTAssertEqual(Array(t[2...3]), ["integrity", try majorMinor(ns.path)])
+        XCTAssertEqual(t[5], "4")
+        XCTAssertEqual(t[6], "I")
+        XCTAssertTrue(t.contains("internal_hash:crc32c"), "\(t)")
+        XCTAssertTrue(try roundTrip("/dev/mapper/it-inline", mib: 4))
+        XCTAssertEqual(try swcrypt("unmap", "it-inline").status, 0)
+    }
+
+    /// Linear passthrough over null_blk: data identical through the mapping, also over two devices.
+    func testPassthroughLinear() throws {
+        let a = try NullBlk.create("it-nullpa", sizeMB: 16), b = try NullBlk.create("it-nullpb", sizeMB: 16)
+        defer { a.remove(); b.remove() }
+        var r = try swcrypt("map", "passthrough", "it-pass", a.path)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(try roundTrip("/dev/mapper/it-pass", mib: 4))
+        // What went through the mapping is on the device, byte for byte.
+        let viaMap = try must(["bash", "-c", "head -c 4194304 /dev/mapper/it-pass | sha256sum"]).stdout
+        let raw = try must(["bash", "-c", "head -c 4194304 \(a.path) | sha256sum"]).stdout
+        XCTAssertEqual(viaMap.prefix(64), raw.prefix(64))
+        XCTAssertEqual(try swcrypt("unmap", "it-pass").status, 0)
+
+        r = try swcrypt("map", "passthrough", "it-pass2", a.path, b.path)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = try table("it-pass2").split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertTrue(try roundTrip("/dev/mapper/it-pass2", mib: 4, seekMiB: 14), "across the boundary")
+        let ls = try swcrypt("ls", "--json")
+        XCTAssertTrue(ls.stdout.contains("\"it-pass2\""), ls.stdout)
+        XCTAssertEqual(try swcrypt("unmap", "it-pass2").status, 0)
+    }
+
+    /// A stack whose second layer fails (a cipher the kernel lacks) leaves no mapping and no key.
+    func testFailedSecondLayerLeavesNothing() throws {
+        let nb = try NullBlk.create("it-nullfail", sizeMB: 32)
+        defer { nb.remove() }
+        let before = try dmNames()
+        let r = try swcrypt("map", "crypt", "it-fail", nb.path, "--cipher", "aegis256-random", "--integrity", "aead",
+                            "--emulate-metadata", "journal", "--random-key", "--skip-cipher-probe")
+        XCTAssertEqual(r.status, 4, r.stderr) // ENOENT from the table load
+        XCTAssertTrue(r.stderr.contains("Error allocating crypto tfm"), "no kernel reason in: \(r.stderr)")
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertEqual(try dmNames(), before, "a layer was left behind")
+        XCTAssertFalse(try must(["cat", "/proc/keys"]).stdout.contains("swcrypt:it-fail"))
+        // With the AF_ALG probe (the default) it is refused before anything is created.
+        let probed = try swcrypt("map", "crypt", "it-fail", nb.path, "--cipher", "aegis256-random", "--integrity", "aead",
+                                 "--emulate-metadata", "journal", "--random-key")
+        XCTAssertEqual(probed.status, 1, probed.stderr)
+        XCTAssertTrue(probed.stderr.contains("AF_ALG"), probed.stderr)
+        XCTAssertEqual(try dmNames(), before)
+    }
+
+    /// Validation errors come before any device is touched: exit code, one line, device unchanged, nothing mapped.
+    func testValidationBeforeTouching() throws {
+        let plain = try KernelNamespace.byNSID(2)
+        let meta = try KernelNamespace.byNSID(1)
+        let dir = try VM.tempDir()
+        try must(["bash", "-c", "head -c 16 /dev/urandom > \(dir)/key16"])
+        try must(["bash", "-c", "head -c 1048576 /dev/urandom | dd of=\(plain.path) bs=1M oflag=direct status=none"])
+        try must(["bash", "-c", "head -c 1048576 /dev/urandom | dd of=\(meta.path) bs=1M oflag=direct status=none 2>/dev/null || true"])
+        let sums = (try plain.checksum(), try meta.checksum())
+        let mapped = try dmNames()
+        let cases: [(Int32, [String], String)] = [
+            (4, ["map", "crypt", "it-v", plain.path, "--cipher", "aegis128-random", "--random-key"], "no per-sector metadata"),
+            (1, ["map", "crypt", "it-v", meta.path, "--cipher", "aes-gcm-plain64", "--integrity", "aead", "--random-key"], "deterministic IV"),
+            (1, ["map", "crypt", "it-v", meta.path, "--cipher", "aegis128-random", "--sector-size", "512", "--random-key"], "smaller than the device's logical block size"),
+            (1, ["map", "crypt", "it-v", meta.path, "--cipher", "aes-xts-random", "--integrity", "hmac-sha512", "--key-size", "512", "--random-key"], "needs 80 bytes per sector but the device offers 64"),
+            (1, ["map", "crypt", "it-v", meta.path, "--cipher", "aegis128-random", "--key-file", "\(dir)/missing"], "cannot read the key file"),
+            (1, ["map", "crypt", "it-v", meta.path, "--cipher", "aes-gcm-random", "--key-file", "\(dir)/key16"], "the cipher needs 32"),
+            (1, ["map", "crypt", "it/v", meta.path, "--random-key"], "contains '/'"),
+            (1, ["map", "crypt", "it-" + String(repeating: "v", count: 130), meta.path, "--random-key"], "device-mapper allows 127"),
+            (1, ["map", "crypt", "it-v", meta.path, "--cipher", "twofish-gcm", "--random-key"], "unknown cipher"),
+            (4, ["map", "crypt", "it-v", "/dev/nonexistent", "--random-key"], "no such device"),
+            (4, ["map", "crypt", "it-v", "\(dir)/key16", "--random-key"], "regular file"),
+            (4, ["map", "crypt", "it-v", "/dev/null", "--random-key"], "character device"),
+            (1, ["map", "crypt", "it-v", meta.path], "--key-file"),
+            (1, ["map", "crypt", "it-v", meta.path, "--random-key", "--size", "9"], "not a multiple of sector_size 4096"),
+            (1, ["map", "integrity", "it-v", plain.path, "--mode", "I", "--internal-hash", "crc32c"], "offers 0 bytes"),
+        ]
+        for (status, args, text) in cases {
+            let r = try execute([VM.swcrypt] + args)
+            XCTAssertEqual(r.status, status, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(text), "\(args): expected '\(text)' in \(r.stderr)")
+        }
+        XCTAssertEqual(try dmNames(), mapped, "a mapping was created")
+        XCTAssertTrue((try plain.checksum(), try meta.checksum()) == sums, "a device was written")
+        XCTAssertFalse(try must(["cat", "/proc/keys"]).stdout.contains("swcrypt:it-v"))
+    }
+
+    /// Names in use, mappings swcrypt did not create, busy mappings.
+    func testOwnershipAndBusy() throws {
+        let nb = try NullBlk.create("it-nullown", sizeMB: 16)
+        defer { nb.remove() }
+        XCTAssertEqual(try swcrypt("map", "passthrough", "it-own", nb.path).status, 0)
+        let again = try swcrypt("map", "passthrough", "it-own", nb.path)
+        XCTAssertEqual(again.status, 5, again.stderr)
+        XCTAssertTrue(again.stderr.contains("exists already") || again.stderr.contains("in use"), again.stderr)
+        // Foreign mapping: made with dmsetup, no SWCRYPT- uuid.
+        try must(["dmsetup", "create", "it-foreign", "--table", "0 8 zero"])
+        defer { _ = try? execute(["dmsetup", "remove", "it-foreign"]) }
+        let foreign = try swcrypt("unmap", "it-foreign")
+        XCTAssertEqual(foreign.status, 4, foreign.stderr)
+        XCTAssertTrue(foreign.stderr.contains("not created by swcrypt"), foreign.stderr)
+        XCTAssertTrue(try dmNames().contains("it-foreign"))
+        let ls = try swcrypt("ls")
+        XCTAssertFalse(ls.stdout.contains("it-foreign"), ls.stdout)
+        // Busy: mounted.
+        let mnt = try VM.tempDir()
+        try must(["mkfs.ext4", "-q", "-F", "/dev/mapper/it-own"])
+        try must(["mount", "/dev/mapper/it-own", mnt])
+        let busy = try swcrypt("unmap", "it-own")
+        try must(["umount", mnt])
+        XCTAssertEqual(busy.status, 5, busy.stderr)
+        XCTAssertTrue(busy.stderr.contains("busy"), busy.stderr)
+        XCTAssertEqual(try swcrypt("unmap", "it-own").status, 0)
+        let missing = try swcrypt("unmap", "it-own")
+        XCTAssertEqual(missing.status, 4, missing.stderr)
+    }
+}
