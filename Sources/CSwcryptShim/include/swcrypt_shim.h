@@ -9,4 +9,12 @@ unsigned long swcrypt_shim_BLKGETSIZE64(void);
 unsigned long swcrypt_shim_BLKSSZGET(void);
 unsigned long swcrypt_shim_BLKRRPART(void);
 unsigned long swcrypt_shim_BLKFLSBUF(void);
+
+/*
+ * Loop devices (swcrypt testdev): the LOOP_* request numbers in <linux/loop.h>
+ * are plain integer macros Swift imports by itself; the header is included for
+ * `struct loop_config` (LOOP_CONFIGURE), whose C layout Swift must not guess.
+ * No shim functions are needed for it.
+ */
+#include <linux/loop.h>
 #endif
