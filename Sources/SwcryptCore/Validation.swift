@@ -235,6 +235,9 @@ public enum TableValidator {
         } else if i.tagSize == 0 && i.internalHash == nil {
             throw fail("a tag size of 0 needs internal_hash", .failure)
         }
+        if i.mode == .bitmap && i.internalHash == nil {
+            throw fail("dm-integrity's bitmap mode works only with an internal hash (the kernel refuses external tags such as dm-crypt's in bitmap mode: \"Bitmap mode can be only used with internal hash\"); use journal or direct under dm-crypt", .failure)
+        }
         if i.mode == .inline && (i.journalSectors ?? 0) > 0 {
             throw fail("Inline mode has no journal; journal_sectors must be 0", .failure)
         }

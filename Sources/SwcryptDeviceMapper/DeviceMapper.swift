@@ -5,6 +5,9 @@ internal import CDeviceMapperShim
 import SwcryptCore
 import SwcryptKernel
 import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failed device-mapper call: the operation, the mapping, errno, and what the
 /// kernel and libdevmapper said during the call.
@@ -20,7 +23,7 @@ public struct DeviceMapperError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         var s = "\(operation) \(name) failed"
         if let errno { s += ": \(errno.description)" }
-        if let k = kernelMessages.last { s += " (kernel: \(k))" }
+        if let k = KernelLogWindow.reason(kernelMessages) { s += " (kernel: \(k))" }
         else if let l = libraryMessages.last { s += " (\(l))" }
         return s
     }
@@ -31,8 +34,14 @@ public struct DeviceMapperError: Error, Sendable, CustomStringConvertible {
 public final class DeviceMapper {
     private let diagnostics: Diagnostics
 
-    public init(diagnostics: Diagnostics = .shared) {
+    /// Fails when the kernel has no device-mapper (no /dev/mapper/control after
+    /// trying to load dm_mod).
+    public init(diagnostics: Diagnostics = .shared) throws(DeviceMapperError) {
         self.diagnostics = diagnostics
+        if !Modules.load("dm_mod") && access("/dev/mapper/control", F_OK) != 0 {
+            throw DeviceMapperError(operation: "open device-mapper", name: "/dev/mapper/control", errno: .noSuchFileOrDirectory,
+                                    kernelMessages: [], libraryMessages: ["the kernel has no device-mapper (CONFIG_BLK_DEV_DM, module dm_mod)"])
+        }
         swcrypt_shim_dm_log_install { level, _, message in
             guard let message else { return }
             // libdevmapper levels follow syslog: 3 error, 4 warning, 5 notice, 6 info, 7 debug.

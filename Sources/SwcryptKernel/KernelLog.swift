@@ -42,8 +42,16 @@ public final class KernelLogWindow {
     /// The lines of device-mapper, dm-crypt, dm-integrity and NVMe, the ones an error should quote.
     public static func relevant(_ lines: [String]) -> [String] {
         lines.filter { l in
-            l.hasPrefix("device-mapper:") || l.contains("INTEGRITY AEAD ERROR") || l.hasPrefix("nvme")
+            l.contains("device-mapper:") || l.contains("INTEGRITY AEAD ERROR") || l.hasPrefix("nvme")
                 || l.hasPrefix("dm-") || l.contains("integrity:") || l.contains("crypt:")
         }
+    }
+
+    /// The line that says why: a target's own error ("device-mapper: table: 253:1:
+    /// crypt: Error allocating crypto tfm (-ENOENT)") rather than the generic
+    /// "ioctl: error adding target to table" that follows it.
+    public static func reason(_ lines: [String]) -> String? {
+        let specific = lines.filter { !$0.contains("error adding target to table") }
+        return specific.first { $0.contains("table:") } ?? specific.last ?? lines.last
     }
 }

@@ -126,11 +126,11 @@ public final class Mapper {
         guard Privileges.isRoot else {
             throw SwcryptError(.permission, "device-mapper needs root")
         }
-        return Mapper()
+        return try Mapper()
     }
 
-    public init(resolver: BlockResolver = BlockResolver()) {
-        self.dm = DeviceMapper()
+    public init(resolver: BlockResolver = BlockResolver()) throws(SwcryptError) {
+        do { self.dm = try DeviceMapper() } catch { throw SwcryptError(dm: error) }
         self.resolver = resolver
     }
 
@@ -372,10 +372,18 @@ public final class Mapper {
         guard case .integrity(let t) = layer.table.lines[0].target else { return layer.table }
         let device = try resolveTableDevice(t.device)
         let blockBytes = t.blockSize ?? 512
-        // The kernel formats only an all-zero superblock; reuse one that matches.
+        // The kernel formats only an all-zero superblock. Reuse one made with the
+        // same tag size, block size and mode (so a mapping can be made again over
+        // its data); anything else is wiped and formatted afresh.
         let sb = try BlockDeviceIO.read(device.path, offset: t.offset * 512, count: 512)
         let magic = Array("integrt".utf8) + [0]
-        let matches = Array(sb[0..<8]) == magic && Int(sb[10]) | Int(sb[11]) << 8 == t.tagSize
+        let flags = UInt32(sb[24]) | UInt32(sb[25]) << 8 | UInt32(sb[26]) << 16 | UInt32(sb[27]) << 24
+        let log2Block = Int(sb[28])
+        let matches = Array(sb[0..<8]) == magic
+            && Int(sb[10]) | Int(sb[11]) << 8 == t.tagSize
+            && (1 << log2Block) * 512 == blockBytes
+            && (flags & 0x4 != 0) == (t.mode == .bitmap)     // SB_FLAG_DIRTY_BITMAP
+            && (flags & 0x20 != 0) == (t.mode == .inline)    // SB_FLAG_INLINE
         if !matches {
             try BlockDeviceIO.zero(device.path, offset: t.offset * 512, count: max(4096, blockBytes))
         }
@@ -593,7 +601,7 @@ extension SwcryptError {
         default: code = .failure
         }
         var cause = e.errno.map { "\($0.description), errno \($0.rawValue)" } ?? ""
-        if let k = e.kernelMessages.last { cause += (cause.isEmpty ? "" : "; ") + "kernel: \(k)" }
+        if let k = KernelLogWindow.reason(e.kernelMessages) { cause += (cause.isEmpty ? "" : "; ") + "kernel: \(k)" }
         else if let l = e.libraryMessages.last { cause += (cause.isEmpty ? "" : "; ") + "libdevmapper: \(l)" }
         self.init(code, device: e.name, "\(e.operation) failed", operation: e.operation, cause: cause.isEmpty ? nil : cause)
     }

@@ -109,6 +109,16 @@ final class ValidationTests: XCTestCase {
         XCTAssertNotNil(message(.crypt(crypt("aegis128-random", "aead")), on: facts))
     }
 
+    func testBitmapModeNeedsInternalHash() throws {
+        var b = IntegrityTarget(device: "/dev/nullb0", tagSize: 28, mode: .bitmap)
+        b.blockSize = 4096
+        let m = try XCTUnwrap(message(.integrity(b), on: plain))
+        XCTAssertTrue(m.contains("only with an internal hash"), m)
+        b.internalHash = "crc32c"
+        b.tagSize = 4
+        XCTAssertNil(message(.integrity(b), on: plain))
+    }
+
     func testCapabilitiesFromVersions() {
         XCTAssertEqual(kernel612.capabilities, [.integrityInline, .cryptOnMetadata, .integrityKeySize, .noWorkqueue, .highPriority])
         XCTAssertEqual(kernel66.capabilities, [.noWorkqueue])
