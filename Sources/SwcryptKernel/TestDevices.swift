@@ -301,12 +301,13 @@ extension Sysfs {
     }
 }
 
-/// Creates a directory and its parents with mode 0700 (swcrypt's state).
+/// Creates a directory and its parents with mode 0755 (swcrypt's state holds
+/// nothing secret, and `testdev ls` works without root).
 public func makeDirectories(_ path: String) throws(KernelCallError) {
     var current = ""
     for part in path.split(separator: "/") {
         current += "/\(part)"
-        if mkdir(current, 0o700) != 0 && Glibc.errno != EEXIST { throw .last("mkdir", current) }
+        if mkdir(current, 0o755) != 0 && Glibc.errno != EEXIST { throw .last("mkdir", current) }
     }
 }
 
@@ -327,7 +328,7 @@ public enum SmallFiles {
     /// Replaces the file's contents (write to a temporary name, then rename).
     public static func write(_ path: String, _ text: String) throws(KernelCallError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .last("create", temporary) }
         let bytes = Array(text.utf8)
         let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
