@@ -8,8 +8,18 @@
 //        -> SwcryptNVMe (the only importer of CNVMe / libnvme)
 //        -> SwcryptDeviceMapper (the only importer of CDeviceMapper / libdevmapper)
 //        -> SwcryptKeys (the only importer of CKeyutils / libkeyutils)
+//        -> SwcryptLUKS (the only importer of CCryptsetup / libcryptsetup >= 2.8)
 // Each C module is imported by exactly one Swift module, with `internal import`.
 import PackageDescription
+import Foundation
+
+// libcryptsetup >= 2.8 (inline HW tags). Debian 12 has 2.6, so Scripts/setup builds
+// 2.8 into .deps/cryptsetup (pkg-config finds it through Scripts/env.sh); the
+// binary then carries an rpath to it. With a system libcryptsetup >= 2.8 there is
+// no .deps and no rpath.
+let depsLib = Context.packageDirectory + "/.deps/cryptsetup/lib"
+let cryptsetupRpath: [LinkerSetting] = FileManager.default.fileExists(atPath: depsLib)
+    ? [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", depsLib])] : []
 
 let package = Package(
     name: "swcrypt",
@@ -25,6 +35,7 @@ let package = Package(
         // C libraries, found through pkg-config.
         .systemLibrary(name: "CNVMe", pkgConfig: "libnvme", providers: [.apt(["libnvme-dev"])]),
         .systemLibrary(name: "CDeviceMapper", pkgConfig: "devmapper", providers: [.apt(["libdevmapper-dev"])]),
+        .systemLibrary(name: "CCryptsetup", pkgConfig: "libcryptsetup", providers: [.apt(["libcryptsetup-dev"])]),
         .systemLibrary(name: "CKeyutils", pkgConfig: "libkeyutils", providers: [.apt(["libkeyutils-dev"])]),
         // libdevmapper's log hook is C-variadic; this formats and forwards (see its header).
         .target(name: "CDeviceMapperShim", dependencies: ["CDeviceMapper"]),
@@ -53,9 +64,14 @@ let package = Package(
             dependencies: ["SwcryptCore", "CKeyutils",
                            .product(name: "SystemPackage", package: "swift-system")]),
         .target(
+            name: "SwcryptLUKS",
+            dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKeys", "CCryptsetup",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            linkerSettings: cryptsetupRpath),
+        .target(
             name: "SwcryptKit",
             dependencies: [
-                "SwcryptCore", "SwcryptKernel", "SwcryptNVMe", "SwcryptDeviceMapper", "SwcryptKeys",
+                "SwcryptCore", "SwcryptKernel", "SwcryptNVMe", "SwcryptDeviceMapper", "SwcryptKeys", "SwcryptLUKS",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .executableTarget(
@@ -63,7 +79,8 @@ let package = Package(
             dependencies: [
                 "SwcryptKit", "SwcryptCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            linkerSettings: cryptsetupRpath),
 
         // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
         // kernel devices (only inside the test VM; they skip with a reason elsewhere).

@@ -1,0 +1,288 @@
+// The only file in swcrypt that talks to libcryptsetup. Nothing from CCryptsetup
+// leaves this module.
+internal import CCryptsetup
+import SwcryptCore
+import SwcryptKeys
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed libcryptsetup call: operation, device, errno and what the library said.
+public struct LUKSError: Error, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var device: String
+    public var errno: Errno
+    public var messages: [String]
+
+    public var description: String {
+        "\(operation) \(device) failed: \(errno.description)" + (messages.last.map { " (\($0))" } ?? "")
+    }
+}
+
+/// How a LUKS2 volume keeps its integrity tags.
+public enum IntegrityLayout: Sendable, Equatable {
+    /// In the device's own per-sector metadata (LUKS2 requirement `inline-hw-tags`).
+    case inlineHardware
+    /// In a dm-integrity layer; `journal` false means no-journal (persistent flag).
+    case dmIntegrity(journal: Bool)
+    /// No integrity at all.
+    case none
+}
+
+public struct LUKSFormatParameters: Sendable {
+    /// cryptsetup notation split as libcryptsetup wants it: "aegis128" + "random", "aes" + "gcm-random".
+    public var cipher: String
+    public var cipherMode: String
+    /// "aead", "hmac(sha256)", "poly1305"; nil for none.
+    public var integrity: String?
+    public var keyBytes: Int
+    public var sectorSize: Int
+    public var layout: IntegrityLayout
+    public var pbkdf: String = "argon2id"
+    public var iterationTimeMs: UInt32?
+    public var memoryKiB: UInt32?
+    /// Fixed iterations, no benchmark (tests).
+    public var forcedIterations: UInt32?
+    public var label: String?
+    public var subsystem: String?
+
+    public init(cipher: String, cipherMode: String, integrity: String?, keyBytes: Int, sectorSize: Int,
+                layout: IntegrityLayout) {
+        self.cipher = cipher
+        self.cipherMode = cipherMode
+        self.integrity = integrity
+        self.keyBytes = keyBytes
+        self.sectorSize = sectorSize
+        self.layout = layout
+    }
+}
+
+/// What a LUKS2 header (and, when active, the mapping) says.
+public struct LUKSInfo: Sendable, Equatable {
+    public var type: String
+    public var uuid: String
+    public var cipher: String
+    public var cipherMode: String
+    public var integrity: String?
+    public var tagBytes: Int
+    public var layout: IntegrityLayout
+    public var sectorSize: Int
+    public var keyBytes: Int
+    public var device: String
+    /// Data offset in 512-byte sectors.
+    public var dataOffset: UInt64
+    public var keyslots: [Int]
+    public var label: String
+    public var subsystem: String
+}
+
+public struct ActiveVolume: Sendable, Equatable {
+    public var offset: UInt64
+    public var size: UInt64
+    public var readOnly: Bool
+    public var noJournal: Bool
+    public var busy: Bool
+}
+
+/// libcryptsetup.h defines its flags with `UINT32_C(1) << n`, which Swift does not
+/// import; these are the same values (part of the library's stable ABI).
+enum Flag {
+    static let activateReadOnly: UInt32 = 1 << 0          // Flag.activateReadOnly
+    static let activatePrivate: UInt32 = 1 << 4           // Flag.activatePrivate
+    static let activateNoJournal: UInt32 = 1 << 12        // Flag.activateNoJournal
+    static let requirementInlineHWTags: UInt32 = 1 << 3   // Flag.requirementInlineHWTags
+    static let pbkdfNoBenchmark: UInt32 = 1 << 1          // Flag.pbkdfNoBenchmark
+}
+
+/// One `struct crypt_device *`, owned here and freed exactly once.
+public final class LUKSDevice {
+    private var cd: OpaquePointer?
+    public let device: String
+
+    /// Routes libcryptsetup's log (all contexts) into the diagnostics sink, once.
+    private static let installLog: Void = {
+        crypt_set_log_callback(nil, { level, message, _ in
+            guard let message else { return }
+            var text = String(cString: message)
+            while text.hasSuffix("\n") { text.removeLast() }
+            let l: Diagnostics.Level = level == CRYPT_LOG_ERROR ? .error : level == CRYPT_LOG_NORMAL ? .info : .debug
+            Diagnostics.shared.log(l, "libcryptsetup", text)
+        }, nil)
+    }()
+
+    public static func setDebug(_ on: Bool) {
+        _ = installLog
+        crypt_set_debug_level(on ? CRYPT_DEBUG_ALL : CRYPT_DEBUG_NONE)
+    }
+
+    /// A context on a block device (header and data on it).
+    public init(path: String) throws(LUKSError) {
+        _ = Self.installLog
+        device = path
+        var handle: OpaquePointer?
+        let rc = crypt_init(&handle, path)
+        guard rc == 0, let handle else { throw Self.error("open", path, rc) }
+        cd = handle
+    }
+
+    /// A context for an active mapping (made by swcrypt or cryptsetup).
+    public init(activeName name: String) throws(LUKSError) {
+        _ = Self.installLog
+        var handle: OpaquePointer?
+        let rc = crypt_init_by_name(&handle, name)
+        guard rc == 0, let handle else { throw Self.error("find mapping", name, rc) }
+        cd = handle
+        device = crypt_get_device_name(handle).map { String(cString: $0) } ?? name
+    }
+
+    deinit { crypt_free(cd) }
+
+    static func error(_ operation: String, _ device: String, _ rc: Int32, since: Int = 0) -> LUKSError {
+        let messages = Diagnostics.shared.entries(since: since).filter { $0.source == "libcryptsetup" && $0.level == .error }.map(\.message)
+        return LUKSError(operation: operation, device: device, errno: Errno(rawValue: rc < 0 ? -rc : rc), messages: messages)
+    }
+
+    private func call(_ operation: String, _ body: () -> Int32) throws(LUKSError) -> Int32 {
+        let since = Diagnostics.shared.count
+        let rc = body()
+        if rc < 0 { throw Self.error(operation, device, rc, since: since) }
+        return rc
+    }
+
+    public func load() throws(LUKSError) {
+        _ = try call("read the LUKS2 header of") { crypt_load(cd, CRYPT_LUKS2, nil) }
+    }
+
+    /// Formats a LUKS2 header (inline HW tags or dm-integrity) with a generated volume key.
+    public func format(_ p: LUKSFormatParameters) throws(LUKSError) {
+        var pbkdf = crypt_pbkdf_type()
+        let strings = CStrings([p.pbkdf, "sha256"])
+        pbkdf.type = strings[0]
+        pbkdf.hash = strings[1]
+        pbkdf.time_ms = p.iterationTimeMs ?? 2000
+        pbkdf.max_memory_kb = p.memoryKiB ?? 1_048_576
+        pbkdf.parallel_threads = 4
+        if let forced = p.forcedIterations {
+            pbkdf.iterations = forced
+            pbkdf.flags = Flag.pbkdfNoBenchmark
+            if p.memoryKiB == nil { pbkdf.max_memory_kb = 32 }
+            pbkdf.parallel_threads = 1
+        }
+        _ = try call("set the PBKDF for") { crypt_set_pbkdf_type(cd, &pbkdf) }
+
+        var integrityParams = crypt_params_integrity()
+        integrityParams.sector_size = UInt32(p.sectorSize)
+        let args = CStrings([p.integrity ?? "", p.label ?? "", p.subsystem ?? "", p.cipher, p.cipherMode])
+        let rc: Int32 = withUnsafePointer(to: &pbkdf) { pbkdfPointer in
+            withUnsafePointer(to: &integrityParams) { ip in
+                var params = crypt_params_luks2()
+                params.pbkdf = pbkdfPointer
+                params.integrity = p.integrity == nil ? nil : args[0]
+                params.integrity_params = p.layout == .inlineHardware ? ip : nil
+                params.sector_size = UInt32(p.sectorSize)
+                params.label = p.label == nil ? nil : args[1]
+                params.subsystem = p.subsystem == nil ? nil : args[2]
+                return withUnsafeMutablePointer(to: &params) { pp in
+                    if p.layout == .inlineHardware {
+                        return crypt_format_inline(cd, CRYPT_LUKS2, args[3], args[4], nil, nil, p.keyBytes, pp)
+                    }
+                    return crypt_format(cd, CRYPT_LUKS2, args[3], args[4], nil, nil, p.keyBytes, pp)
+                }
+            }
+        }
+        if rc < 0 { throw Self.error("format", device, rc) }
+        if case .dmIntegrity(journal: false) = p.layout {
+            _ = try call("store the no-journal flag on") {
+                crypt_persistent_flags_set(cd, CRYPT_FLAGS_ACTIVATION, Flag.activateNoJournal)
+            }
+        }
+    }
+
+    /// Adds a keyslot for `passphrase` (after format, from the volume key in memory).
+    @discardableResult
+    public func addKeyslot(passphrase: SecretBytes) throws(LUKSError) -> Int {
+        Int(try call("add a keyslot to") {
+            passphrase.bytes.withUnsafeBytes { raw in
+                crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, nil, 0,
+                                                raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+            }
+        })
+    }
+
+    /// Activates with the passphrase (or key-file contents). EPERM means a wrong passphrase.
+    public func activate(name: String, passphrase: SecretBytes, readOnly: Bool) throws(LUKSError) {
+        _ = try call("open") {
+            passphrase.bytes.withUnsafeBytes { raw in
+                crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, raw.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                             raw.count, readOnly ? Flag.activateReadOnly : 0)
+            }
+        }
+    }
+
+    /// Activates a private, journal-less mapping from the volume key held since
+    /// format (for initialising the tags).
+    public func activateForInitialisation(name: String) throws(LUKSError) {
+        _ = try call("activate for initialisation") {
+            crypt_activate_by_volume_key(cd, name, nil, 0, Flag.activatePrivate | Flag.activateNoJournal)
+        }
+    }
+
+    /// Removes the mapping and any dm-integrity layer beneath it.
+    public func deactivate(name: String) throws(LUKSError) {
+        _ = try call("close") { crypt_deactivate(cd, name) }
+    }
+
+    public func setLabel(_ label: String?, subsystem: String?) throws(LUKSError) {
+        _ = try call("write the label of") { crypt_set_label(cd, label, subsystem) }
+    }
+
+    public func activeVolume(name: String) -> ActiveVolume? {
+        var a = crypt_active_device()
+        guard crypt_get_active_device(cd, name, &a) == 0 else { return nil }
+        return ActiveVolume(offset: a.offset, size: a.size, readOnly: a.flags & Flag.activateReadOnly != 0,
+                            noJournal: a.flags & Flag.activateNoJournal != 0,
+                            busy: crypt_status(cd, name) == CRYPT_BUSY)
+    }
+
+    public var info: LUKSInfo {
+        var ip = crypt_params_integrity()
+        let hasIntegrity = crypt_get_integrity_info(cd, &ip) == 0 && ip.tag_size > 0
+        var requirements: UInt32 = 0
+        _ = crypt_persistent_flags_get(cd, CRYPT_FLAGS_REQUIREMENTS, &requirements)
+        var activation: UInt32 = 0
+        _ = crypt_persistent_flags_get(cd, CRYPT_FLAGS_ACTIVATION, &activation)
+        let layout: IntegrityLayout = !hasIntegrity ? .none
+            : requirements & Flag.requirementInlineHWTags != 0 ? .inlineHardware
+            : .dmIntegrity(journal: activation & Flag.activateNoJournal == 0)
+        let type = crypt_get_type(cd).map { String(cString: $0) } ?? "none"
+        let max = crypt_keyslot_max(type)
+        let slots = max > 0 ? (0..<max).filter {
+            let s = crypt_keyslot_status(cd, $0)
+            return s == CRYPT_SLOT_ACTIVE || s == CRYPT_SLOT_ACTIVE_LAST
+        }.map { Int($0) } : []
+        return LUKSInfo(
+            type: type,
+            uuid: crypt_get_uuid(cd).map { String(cString: $0) } ?? "",
+            cipher: crypt_get_cipher(cd).map { String(cString: $0) } ?? "",
+            cipherMode: crypt_get_cipher_mode(cd).map { String(cString: $0) } ?? "",
+            integrity: hasIntegrity ? ip.integrity.map { String(cString: $0) } : nil,
+            tagBytes: hasIntegrity ? Int(ip.tag_size) : 0,
+            layout: layout,
+            sectorSize: Int(crypt_get_sector_size(cd)),
+            keyBytes: Int(crypt_get_volume_key_size(cd)),
+            device: crypt_get_device_name(cd).map { String(cString: $0) } ?? device,
+            dataOffset: crypt_get_data_offset(cd),
+            keyslots: slots,
+            label: crypt_get_label(cd).map { String(cString: $0) } ?? "",
+            subsystem: crypt_get_subsystem(cd).map { String(cString: $0) } ?? "")
+    }
+}
+
+/// NUL-terminated copies of Swift strings that live as long as this object.
+final class CStrings {
+    private var pointers: [UnsafeMutablePointer<CChar>]
+    init(_ strings: [String]) { pointers = strings.map { strdup($0)! } }
+    subscript(i: Int) -> UnsafePointer<CChar> { UnsafePointer(pointers[i]) }
+    deinit { pointers.forEach { free($0) } }
+}
