@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include "swcrypt_shim.h"
+#include <fcntl.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
@@ -7,3 +9,5 @@ unsigned long swcrypt_shim_BLKGETSIZE64(void) { return BLKGETSIZE64; }
 unsigned long swcrypt_shim_BLKSSZGET(void) { return BLKSSZGET; }
 unsigned long swcrypt_shim_BLKRRPART(void) { return BLKRRPART; }
 unsigned long swcrypt_shim_BLKFLSBUF(void) { return BLKFLSBUF; }
+
+int swcrypt_shim_O_DIRECT(void) { return O_DIRECT; }

@@ -154,16 +154,11 @@ public final class Mapper {
         let target = try resolver.resolve(r.device)
         let kernel = try kernelTargets()
 
-        let (spec, integrity) = try chooseCipher(r.cipher, r.integrity, device: r.device)
+        let (spec, integrity) = try CipherChoice.choose(r.cipher, r.integrity, device: r.device)
         let cipher = KernelCipher(spec, integrity: integrity)
-        switch r.probeCipher ? CryptoProbe.probe(cipher) : .available {
-        case .missing:
-            throw SwcryptError(.failure, device: r.device,
-                               "the kernel has no \(cipher.isAuthenticated ? "AEAD" : "cipher") '\(cipher.algorithm)' (AF_ALG probe: ENOENT); table load would fail with 'Error allocating crypto tfm (-ENOENT)'")
-        case .available, .unknown:
-            break // unknown: the table load reports the kernel's own reason
-        }
-        let keySize = try Self.keyBytes(spec, integrity, bits: r.keyBits, device: r.device)
+        // When AF_ALG cannot tell, the table load reports the kernel's own reason.
+        if r.probeCipher { try CipherChoice.requireKernelSupport(cipher, device: r.device) }
+        let keySize = try CipherChoice.keyBytes(spec, integrity, bits: r.keyBits, device: r.device)
         let stack = StackNaming.newStackID()
         let description = "swcrypt:\(r.name)"
         let tagBytes = integrity.map { AuthenticatedCipher(cipher: spec, integrity: $0).metadataBytes }
@@ -511,50 +506,6 @@ public final class Mapper {
         // 4096 when the device allows it (fewer tags, faster); else its logical block size.
         if t.device.logicalBlockSize <= 4096 && t.device.sizeBytes % 4096 == 0 && t.facts.freeTagBytes == 0 { return 4096 }
         return t.device.logicalBlockSize
-    }
-
-    /// Default and explicit cipher/integrity choice.
-    func chooseCipher(_ cipher: String?, _ integrity: String?, device: String) throws(SwcryptError) -> (CipherSpec, IntegrityAlgorithm?) {
-        let text = cipher ?? (CryptoProbe.probe(type: "aead", name: "aegis128") == .available ? "aegis128-random" : "aes-gcm-random")
-        guard let spec = CipherSpec(cryptsetup: text) else {
-            throw SwcryptError(.failure, device: device, "unknown cipher '\(text)' (want cipher-mode-iv, e.g. aes-gcm-random, aegis128-random, aes-xts-random)")
-        }
-        let alg: IntegrityAlgorithm?
-        if let integrity {
-            if integrity == "none" { alg = nil }
-            else {
-                guard let a = IntegrityAlgorithm(cryptsetupName: integrity) else {
-                    throw SwcryptError(.failure, device: device, "unknown integrity '\(integrity)' (aead, poly1305, hmac-sha256, hmac-sha512, none)")
-                }
-                alg = a
-            }
-        } else if ["gcm", "ccm"].contains(spec.mode) || spec.cipher.hasPrefix("aegis") {
-            alg = .aead
-        } else if spec.cipher == "chacha20" {
-            alg = .poly1305
-        } else {
-            alg = nil
-        }
-        return (spec, alg)
-    }
-
-    /// Key bytes: the cipher's key (from --key-size or its default) plus the MAC key for authenc.
-    static func keyBytes(_ spec: CipherSpec, _ integrity: IntegrityAlgorithm?, bits: Int?, device: String) throws(SwcryptError) -> Int {
-        let defaultBits: Int
-        switch (spec.cipher, spec.mode) {
-        case ("aegis128", _): defaultBits = 128
-        case ("aegis256", _), ("chacha20", _): defaultBits = 256
-        case (_, "xts"): defaultBits = 512
-        default: defaultBits = 256
-        }
-        let b = bits ?? defaultBits
-        guard b > 0, b % 8 == 0 else {
-            throw SwcryptError(.failure, device: device, "--key-size \(b) is not a whole number of bytes")
-        }
-        var bytes = b / 8
-        if case .hmac(let h)? = integrity { bytes += h.digestBytes }
-        if case .cmacAES? = integrity { bytes += 16 }
-        return bytes
     }
 
     /// Reads exactly `size` key bytes from the source.

@@ -20,16 +20,6 @@ public struct LUKSError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// How a LUKS2 volume keeps its integrity tags.
-public enum IntegrityLayout: Sendable, Equatable {
-    /// In the device's own per-sector metadata (LUKS2 requirement `inline-hw-tags`).
-    case inlineHardware
-    /// In a dm-integrity layer; `journal` false means no-journal (persistent flag).
-    case dmIntegrity(journal: Bool)
-    /// No integrity at all.
-    case none
-}
-
 public struct LUKSFormatParameters: Sendable {
     /// cryptsetup notation split as libcryptsetup wants it: "aegis128" + "random", "aes" + "gcm-random".
     public var cipher: String
@@ -56,33 +46,6 @@ public struct LUKSFormatParameters: Sendable {
         self.sectorSize = sectorSize
         self.layout = layout
     }
-}
-
-/// What a LUKS2 header (and, when active, the mapping) says.
-public struct LUKSInfo: Sendable, Equatable {
-    public var type: String
-    public var uuid: String
-    public var cipher: String
-    public var cipherMode: String
-    public var integrity: String?
-    public var tagBytes: Int
-    public var layout: IntegrityLayout
-    public var sectorSize: Int
-    public var keyBytes: Int
-    public var device: String
-    /// Data offset in 512-byte sectors.
-    public var dataOffset: UInt64
-    public var keyslots: [Int]
-    public var label: String
-    public var subsystem: String
-}
-
-public struct ActiveVolume: Sendable, Equatable {
-    public var offset: UInt64
-    public var size: UInt64
-    public var readOnly: Bool
-    public var noJournal: Bool
-    public var busy: Bool
 }
 
 /// libcryptsetup.h defines its flags with `UINT32_C(1) << n`, which Swift does not

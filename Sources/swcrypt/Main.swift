@@ -40,5 +40,5 @@ struct Swcrypt: ParsableCommand {
               4 wrong device: missing, not the kind needed, or a format the kernel cannot use
               5 device busy or exists: mounted, held by a mapping, opened exclusively elsewhere
             """,
-        subcommands: [IdNs.self, NvmeFormat.self, Map.self, Unmap.self, Ls.self, TestDev.self, InlineCrypto.self])
+        subcommands: [IdNs.self, NvmeFormat.self, Format.self, Open.self, Close.self, Status.self, Dump.self, Map.self, Unmap.self, Ls.self, TestDev.self, InlineCrypto.self])
 }

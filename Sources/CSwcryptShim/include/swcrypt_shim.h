@@ -9,6 +9,8 @@ unsigned long swcrypt_shim_BLKGETSIZE64(void);
 unsigned long swcrypt_shim_BLKSSZGET(void);
 unsigned long swcrypt_shim_BLKRRPART(void);
 unsigned long swcrypt_shim_BLKFLSBUF(void);
+/* O_DIRECT is only visible to C with _GNU_SOURCE, which Swift's Glibc module does not set. */
+int swcrypt_shim_O_DIRECT(void);
 
 /*
  * Loop devices (swcrypt testdev): the LOOP_* request numbers in <linux/loop.h>

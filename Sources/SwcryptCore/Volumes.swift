@@ -1,0 +1,63 @@
+/// Plain data about LUKS2 volumes, shared by the LUKS wrapper, the Kit and the commands.
+
+/// How a LUKS2 volume keeps its integrity tags.
+public enum IntegrityLayout: Sendable, Equatable {
+    /// In the device's own per-sector metadata (LUKS2 requirement `inline-hw-tags`).
+    case inlineHardware
+    /// In a dm-integrity layer; `journal` false means no-journal (persistent flag).
+    case dmIntegrity(journal: Bool)
+    /// No integrity at all.
+    case none
+}
+
+/// What a LUKS2 header (and, when active, the mapping) says.
+public struct LUKSInfo: Sendable, Equatable {
+    public init(type: String, uuid: String, cipher: String, cipherMode: String, integrity: String?, tagBytes: Int,
+                layout: IntegrityLayout, sectorSize: Int, keyBytes: Int, device: String, dataOffset: UInt64,
+                keyslots: [Int], label: String, subsystem: String) {
+        self.type = type; self.uuid = uuid; self.cipher = cipher; self.cipherMode = cipherMode
+        self.integrity = integrity; self.tagBytes = tagBytes; self.layout = layout; self.sectorSize = sectorSize
+        self.keyBytes = keyBytes; self.device = device; self.dataOffset = dataOffset; self.keyslots = keyslots
+        self.label = label; self.subsystem = subsystem
+    }
+
+    public var type: String
+    public var uuid: String
+    public var cipher: String
+    public var cipherMode: String
+    public var integrity: String?
+    public var tagBytes: Int
+    public var layout: IntegrityLayout
+    public var sectorSize: Int
+    public var keyBytes: Int
+    public var device: String
+    /// Data offset in 512-byte sectors.
+    public var dataOffset: UInt64
+    public var keyslots: [Int]
+    public var label: String
+    public var subsystem: String
+}
+
+public struct ActiveVolume: Sendable, Equatable {
+    public init(offset: UInt64, size: UInt64, readOnly: Bool, noJournal: Bool, busy: Bool) {
+        self.offset = offset; self.size = size; self.readOnly = readOnly; self.noJournal = noJournal; self.busy = busy
+    }
+
+    public var offset: UInt64
+    public var size: UInt64
+    public var readOnly: Bool
+    public var noJournal: Bool
+    public var busy: Bool
+}
+
+
+/// How far an initialisation wipe has come.
+public struct WipeProgress: Sendable {
+    public init(done: UInt64, total: UInt64, seconds: Double) { self.done = done; self.total = total; self.seconds = seconds }
+
+    public var done: UInt64
+    public var total: UInt64
+    public var seconds: Double
+    public var bytesPerSecond: Double { seconds > 0 ? Double(done) / seconds : 0 }
+}
+

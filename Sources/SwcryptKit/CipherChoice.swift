@@ -1,0 +1,58 @@
+import SwcryptCore
+import SwcryptKernel
+
+/// Picking a cipher, integrity algorithm and key size, for `map crypt` and `format`.
+public enum CipherChoice {
+    /// Default and explicit choice; the default is aegis128-random/aead when the
+    /// kernel has aegis128, else aes-gcm-random/aead.
+    public static func choose(_ cipher: String?, _ integrity: String?, device: String) throws(SwcryptError) -> (CipherSpec, IntegrityAlgorithm?) {
+        let text = cipher ?? (CryptoProbe.probe(type: "aead", name: "aegis128") == .available ? "aegis128-random" : "aes-gcm-random")
+        guard let spec = CipherSpec(cryptsetup: text) else {
+            throw SwcryptError(.failure, device: device, "unknown cipher '\(text)' (want cipher-mode-iv, e.g. aes-gcm-random, aegis128-random, aes-xts-random)")
+        }
+        let alg: IntegrityAlgorithm?
+        if let integrity {
+            if integrity == "none" { alg = nil }
+            else {
+                guard let a = IntegrityAlgorithm(cryptsetupName: integrity) else {
+                    throw SwcryptError(.failure, device: device, "unknown integrity '\(integrity)' (aead, poly1305, hmac-sha256, hmac-sha512, none)")
+                }
+                alg = a
+            }
+        } else if ["gcm", "ccm"].contains(spec.mode) || spec.cipher.hasPrefix("aegis") {
+            alg = .aead
+        } else if spec.cipher == "chacha20" {
+            alg = .poly1305
+        } else {
+            alg = nil
+        }
+        return (spec, alg)
+    }
+
+    /// Refuses what the kernel cannot instantiate, before anything is written.
+    public static func requireKernelSupport(_ cipher: KernelCipher, device: String) throws(SwcryptError) {
+        if CryptoProbe.probe(cipher) == .missing {
+            throw SwcryptError(.failure, device: device,
+                               "the kernel has no \(cipher.isAuthenticated ? "AEAD" : "cipher") '\(cipher.algorithm)' (AF_ALG probe: ENOENT); table load would fail with 'Error allocating crypto tfm (-ENOENT)'")
+        }
+    }
+
+    /// Key bytes: the cipher's key (from --key-size bits or its default) plus the MAC key for authenc.
+    public static func keyBytes(_ spec: CipherSpec, _ integrity: IntegrityAlgorithm?, bits: Int?, device: String) throws(SwcryptError) -> Int {
+        let defaultBits: Int
+        switch (spec.cipher, spec.mode) {
+        case ("aegis128", _): defaultBits = 128
+        case ("aegis256", _), ("chacha20", _): defaultBits = 256
+        case (_, "xts"): defaultBits = 512
+        default: defaultBits = 256
+        }
+        let b = bits ?? defaultBits
+        guard b > 0, b % 8 == 0 else {
+            throw SwcryptError(.failure, device: device, "--key-size \(b) is not a whole number of bytes")
+        }
+        var bytes = b / 8
+        if case .hmac(let h)? = integrity { bytes += h.digestBytes }
+        if case .cmacAES? = integrity { bytes += 16 }
+        return bytes
+    }
+}

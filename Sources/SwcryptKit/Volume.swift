@@ -1,0 +1,361 @@
+import SwcryptCore
+import SwcryptKernel
+import SwcryptKeys
+import SwcryptLUKS
+
+/// dm-integrity journalling for volumes without device metadata.
+public enum IntegrityMode: String, Sendable, CaseIterable {
+    case journal, bitmap, noJournal = "no-journal"
+
+    /// What a mode gives up, printed when it is not the journal.
+    public var tradeOff: String? {
+        switch self {
+        case .journal: return nil
+        case .noJournal: return "no-journal: a crash during a write can leave sectors whose data and tag disagree; they then fail to read (the filesystem sees I/O errors) until rewritten"
+        case .bitmap: return "bitmap: not available under dm-crypt (the kernel accepts bitmap mode only with an internal hash)"
+        }
+    }
+}
+
+public enum LBAFChoice: Sendable, Equatable {
+    case keep
+    case auto
+    case index(Int)
+}
+
+public struct VolumeFormatRequest: Sendable {
+    public var path: String
+    public var cipher: String?
+    public var integrity: String?
+    public var keyBits: Int?
+    public var sectorSize: Int?
+    public var integrityMode: IntegrityMode = .journal
+    public var nvmeLBAF: LBAFChoice = .keep
+    public var passphrase: PassphraseSource
+    public var pbkdf = "argon2id"
+    public var iterationTimeMs: UInt32?
+    public var memoryKiB: UInt32?
+    public var forcedIterations: UInt32?
+    public var wipe = true
+    public var label: String?
+
+    public init(path: String, passphrase: PassphraseSource) {
+        self.path = path
+        self.passphrase = passphrase
+    }
+}
+
+/// Everything decided before the device is written.
+public struct VolumeFormatPlan: Sendable {
+    public var request: VolumeFormatRequest
+    public var target: BlockTarget
+    public var spec: CipherSpec
+    public var integrity: IntegrityAlgorithm
+    public var tagBytes: Int
+    public var keyBytes: Int
+    public var sectorSize: Int
+    public var layout: IntegrityLayout
+    /// A namespace reformat that comes first (`--nvme-lbaf`).
+    public var reformat: FormatPlan?
+    /// What is on the device now.
+    public var signatures: [String]
+    public var warnings: [String]
+
+    public var layoutDescription: String {
+        switch layout {
+        case .inlineHardware: return "LUKS2 with inline HW tags (dm-crypt directly on the device's per-sector metadata, no journal)"
+        case .dmIntegrity(let journal): return "LUKS2 with dm-integrity emulated tags (\(journal ? "journal" : "no-journal"))"
+        case .none: return "LUKS2 without integrity"
+        }
+    }
+
+    public var summaryLines: [String] {
+        var lines = [String]()
+        if let reformat { lines += ["first reformat the namespace:"] + reformat.summaryLines.map { "  " + $0 } }
+        lines.append("\(target.path): \(formatMiB(target.device.sizeBytes)), \(layoutDescription)")
+        lines.append("  cipher \(spec.cryptsetupName), integrity \(integrity.cryptsetupName) (\(tagBytes) bytes per \(sectorSize)-byte sector), key \(keyBytes * 8) bits")
+        lines.append("  found on the device: " + (signatures.isEmpty ? "no known signature" : signatures.joined(separator: ", ")))
+        lines.append("  ALL DATA ON \(target.path) WILL BE LOST")
+        return lines
+    }
+}
+
+public struct VolumeFormatResult: Sendable {
+    public var device: String
+    public var info: LUKSInfo
+    public var initialised: Bool
+    public var wipe: WipeProgress?
+}
+
+/// Marks a volume whose tags were not all initialised (the LUKS2 subsystem label,
+/// a standard header field that cryptsetup shows as "Subsystem").
+public let uninitialisedMarker = "swcrypt:uninitialised"
+
+/// `format`, `open`, `close`, `status`, `dump`: LUKS2 through libcryptsetup.
+public final class VolumeManager {
+    let resolver = BlockResolver()
+
+    public init() {}
+
+    /// libcryptsetup's debug log into the diagnostics sink.
+    public static func setLibraryDebug(_ on: Bool) { LUKSDevice.setDebug(on) }
+
+    static func requireRoot(_ what: String) throws(SwcryptError) {
+        guard Privileges.isRoot else { throw SwcryptError(.permission, "\(what) needs root") }
+    }
+
+    // MARK: format
+
+    public func plan(_ r: VolumeFormatRequest) throws(SwcryptError) -> VolumeFormatPlan {
+        try Self.requireRoot("format")
+        let target = try resolver.resolve(r.path)
+        try resolver.requireUnused(target)
+        let (spec, alg) = try CipherChoice.choose(r.cipher, r.integrity, device: r.path)
+        guard let integrity = alg else {
+            throw SwcryptError(.failure, device: r.path, "swcrypt formats authenticated volumes; \(spec.cryptsetupName) needs --integrity (aead, poly1305, hmac-sha256)")
+        }
+        let kernelCipher = KernelCipher(spec, integrity: integrity)
+        try CipherChoice.requireKernelSupport(kernelCipher, device: r.path)
+        let tag = AuthenticatedCipher(cipher: spec, integrity: integrity).metadataBytes
+        let keyBytes = try CipherChoice.keyBytes(spec, integrity, bits: r.keyBits, device: r.path)
+        var warnings = [String]()
+
+        var reformat: FormatPlan?
+        var facts = target.facts
+        if facts.freeTagBytes < tag, target.device.isNVMeNamespace, r.nvmeLBAF != .keep {
+            let inspector = NamespaceInspector()
+            let ns = try inspector.resolve(r.path)
+            let identify = try inspector.identify(ns)
+            let index: Int
+            switch r.nvmeLBAF {
+            case .index(let i): index = i
+            default:
+                let report = NamespaceReport(device: r.path, nsid: ns.nsid, identify: identify, kernel: inspector.kernelView(of: ns.device))
+                guard let f = report.smallestFormat(holding: AuthenticatedCipher(cipher: spec, integrity: integrity)) else {
+                    throw SwcryptError(.wrongDevice, device: r.path, "no 4096-byte LBA format of this namespace holds \(tag) bytes of metadata; use the dm-integrity layout (without --nvme-lbaf)")
+                }
+                index = f.index
+            }
+            let p = try NamespaceFormatter(inspector: inspector).plan(FormatRequest(path: r.path, selection: .index(index)))
+            guard p.to.ms >= tag else {
+                throw SwcryptError(.failure, device: r.path, "LBA format \(index) (\(p.to.geometry)) has \(p.to.ms) metadata bytes; \(spec.cryptsetupName)/\(integrity.cryptsetupName) needs \(tag)")
+            }
+            reformat = p
+            facts = DeviceFacts(path: r.path, logicalBlockSize: p.to.dataSize, sizeBytes: target.device.sizeBytes,
+                                metadataBytes: p.to.ms, integrityFormat: "nop")
+        }
+
+        let layout: IntegrityLayout
+        if facts.hasProtectionInformation {
+            throw SwcryptError(.wrongDevice, device: r.path, "the device's integrity profile \(facts.integrityFormat) is in use by protection information; reformat it without PI (swcrypt nvme-format --pi 0) or use a device without it")
+        }
+        if facts.freeTagBytes >= tag {
+            layout = .inlineHardware
+        } else {
+            if facts.metadataBytes > 0 && facts.freeTagBytes > 0 {
+                warnings.append("the device has \(facts.freeTagBytes) metadata bytes per sector, fewer than the \(tag) \(spec.cryptsetupName)/\(integrity.cryptsetupName) needs; using dm-integrity instead")
+            }
+            switch r.integrityMode {
+            case .bitmap:
+                throw SwcryptError(.failure, device: r.path, "--integrity-mode bitmap: the kernel accepts dm-integrity's bitmap mode only with an internal hash, not under dm-crypt; use journal or no-journal")
+            case .journal: layout = .dmIntegrity(journal: true)
+            case .noJournal:
+                layout = .dmIntegrity(journal: false)
+                if let t = r.integrityMode.tradeOff { warnings.append(t) }
+            }
+        }
+        let sectorSize = r.sectorSize ?? max(facts.logicalBlockSize, layout == .inlineHardware ? facts.logicalBlockSize : 4096)
+        if sectorSize != 4096 {
+            warnings.append("sector size \(sectorSize): 4096 is recommended (one tag per 4 KiB: less metadata, faster)")
+        }
+        if layout == .inlineHardware && sectorSize != facts.logicalBlockSize {
+            throw SwcryptError(.failure, device: r.path, "with inline tags the sector size must equal the logical block size \(facts.logicalBlockSize), not \(sectorSize)")
+        }
+        if sectorSize < facts.logicalBlockSize {
+            throw SwcryptError(.failure, device: r.path, "sector size \(sectorSize) is smaller than the logical block size \(facts.logicalBlockSize)")
+        }
+        if layout == .inlineHardware {
+            // The kernel must run dm-crypt on metadata (Linux 6.11, dm-crypt >= 1.27).
+            let mapper = try Mapper.privileged()
+            let k = try mapper.kernelTargets()
+            if !k.capabilities.contains(.cryptOnMetadata) {
+                throw SwcryptError(.failure, device: r.path, "inline tags need Linux 6.11 or later (dm-crypt >= 1.27); this kernel has dm-crypt \(k["crypt"].map { "\($0)" } ?? "none")")
+            }
+        }
+        let signatures = reformat == nil ? Signatures.detect((try? BlockDeviceIO.read(r.path, offset: 0, count: Signatures.probeBytes)) ?? []) : []
+        return VolumeFormatPlan(request: r, target: target, spec: spec, integrity: integrity, tagBytes: tag, keyBytes: keyBytes,
+                                sectorSize: sectorSize, layout: layout, reformat: reformat, signatures: signatures, warnings: warnings)
+    }
+
+    /// Reformats the namespace if planned, writes the LUKS2 header, adds the
+    /// keyslot, then initialises every sector's tag through a private mapping.
+    public func execute(_ plan: VolumeFormatPlan,
+                        progress: (@Sendable (WipeProgress) -> Void)?) throws(SwcryptError) -> VolumeFormatResult {
+        let passphrase = try plan.request.passphrase.read(device: plan.target.path)
+        defer { passphrase.wipe() }
+        var path = plan.target.path
+        if let reformat = plan.reformat {
+            let result = try NamespaceFormatter().execute(reformat)
+            path = result.deviceAfter
+        }
+        let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
+        var parameters = LUKSFormatParameters(
+            cipher: plan.spec.cipher,
+            cipherMode: plan.spec.mode.isEmpty ? plan.spec.ivGenerator : "\(plan.spec.mode)-\(plan.spec.ivGenerator)",
+            integrity: libcryptsetupIntegrity(plan.integrity), keyBytes: plan.keyBytes, sectorSize: plan.sectorSize,
+            layout: plan.layout)
+        parameters.pbkdf = plan.request.pbkdf
+        parameters.iterationTimeMs = plan.request.iterationTimeMs
+        parameters.memoryKiB = plan.request.memoryKiB
+        parameters.forcedIterations = plan.request.forcedIterations
+        parameters.label = plan.request.label
+        parameters.subsystem = plan.request.wipe ? uninitialisedMarker : nil
+        try luks { () throws(LUKSError) in
+            try device.format(parameters)
+            try device.addKeyslot(passphrase: passphrase)
+        }
+        guard plan.request.wipe else {
+            try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: uninitialisedMarker) }
+            return VolumeFormatResult(device: path, info: device.info, initialised: false, wipe: nil)
+        }
+        let name = "swcrypt-init-" + String(device.info.uuid.prefix(8))
+        try luks { () throws(LUKSError) in try device.activateForInitialisation(name: name) }
+        Interrupt.install()
+        defer { Interrupt.restore() }
+        let outcome: (Wiper.Outcome, WipeProgress)
+        do {
+            outcome = try Wiper.zero("/dev/mapper/\(name)", progress: progress)
+        } catch {
+            _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
+            throw error
+        }
+        try luks { () throws(LUKSError) in try device.deactivate(name: name) }
+        if outcome.0 == .interrupted {
+            throw SwcryptError(.failure, device: path, "interrupted: the volume is formatted but not initialised (\(Int(100 * Double(outcome.1.done) / Double(max(outcome.1.total, 1))))% done); its header says \(uninitialisedMarker), and sectors not yet written fail to read; run format again to initialise it")
+        }
+        try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: nil) }
+        return VolumeFormatResult(device: path, info: device.info, initialised: true, wipe: outcome.1)
+    }
+
+    /// libcryptsetup's integrity names: "aead", "poly1305", "hmac(sha256)".
+    func libcryptsetupIntegrity(_ a: IntegrityAlgorithm) -> String {
+        switch a {
+        case .aead: return "aead"
+        case .poly1305: return "poly1305"
+        case .cmacAES: return "cmac(aes)"
+        case .hmac(let h): return "hmac(\(h.rawValue))"
+        }
+    }
+
+    // MARK: open / close
+
+    public func open(path: String, name: String, passphrase source: PassphraseSource, readOnly: Bool) throws(SwcryptError) -> (LUKSInfo, [String]) {
+        try Self.requireRoot("open")
+        try StackNaming.validate(name: name)
+        let target = try resolver.resolve(path)
+        let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
+        do { try device.load() } catch {
+            throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
+        }
+        let info = device.info
+        var warnings = [String]()
+        if info.layout == .inlineHardware {
+            let facts = target.facts
+            if facts.freeTagBytes < info.tagBytes {
+                let have = facts.hasProtectionInformation ? "its metadata is taken by protection information (\(facts.integrityFormat))"
+                    : "it now offers \(facts.freeTagBytes) (logical block \(facts.logicalBlockSize)+\(facts.metadataBytes), profile \(facts.integrityFormat))"
+                throw SwcryptError(.wrongDevice, device: path, "the volume keeps \(info.tagBytes)-byte tags in the device's per-sector metadata (inline HW tags), but \(have); was the namespace reformatted?")
+            }
+            if facts.logicalBlockSize != info.sectorSize {
+                throw SwcryptError(.wrongDevice, device: path, "the volume was made with \(info.sectorSize)-byte sectors on the device's metadata, but the device's logical block size is now \(facts.logicalBlockSize)")
+            }
+            let k = try Mapper.privileged().kernelTargets()
+            if !k.capabilities.contains(.cryptOnMetadata) {
+                throw SwcryptError(.failure, device: path, "the volume uses inline HW tags, which need Linux 6.11 or later (dm-crypt >= 1.27); this kernel has dm-crypt \(k["crypt"].map { "\($0)" } ?? "none")")
+            }
+        }
+        if info.subsystem == uninitialisedMarker {
+            warnings.append("this volume was never fully initialised: sectors not written since format fail to read")
+        }
+        let secret = try source.read(device: path)
+        defer { secret.wipe() }
+        do {
+            try device.activate(name: name, passphrase: secret, readOnly: readOnly)
+        } catch {
+            switch error.errno {
+            case .notPermitted:
+                throw SwcryptError(.permission, device: path, "no keyslot opens with this passphrase")
+            case .fileExists, .resourceBusy:
+                throw SwcryptError(.busy, device: name, "a mapping of that name exists already")
+            default:
+                throw SwcryptError(luks: error)
+            }
+        }
+        return (info, warnings)
+    }
+
+    public func close(name: String) throws(SwcryptError) {
+        try Self.requireRoot("close")
+        let device: LUKSDevice
+        do { device = try LUKSDevice(activeName: name) } catch {
+            throw SwcryptError(.wrongDevice, device: name, "no such active mapping")
+        }
+        if let active = device.activeVolume(name: name), active.busy {
+            throw SwcryptError(.busy, device: name, "busy, not closed: \(holders(of: name).joined(separator: ", "))")
+        }
+        do { try device.deactivate(name: name) } catch {
+            if error.errno == .resourceBusy {
+                throw SwcryptError(.busy, device: name, "busy, not closed: \(holders(of: name).joined(separator: ", "))")
+            }
+            throw SwcryptError(luks: error)
+        }
+    }
+
+    /// Who holds /dev/mapper/NAME: mounts, holders, or just an open count.
+    func holders(of name: String) -> [String] {
+        guard case .block(let ma, let mi) = DeviceNode.of(path: "/dev/mapper/\(name)"),
+              let d = resolver.sysfs.blockDevice(major: ma, minor: mi) else { return ["in use"] }
+        let who = resolver.sysfs.mounts(of: d) + d.holders.map { "held by \($0)" }
+        return who.isEmpty ? ["open by a process"] : who
+    }
+
+    // MARK: status / dump
+
+    public func status(name: String) throws(SwcryptError) -> (LUKSInfo, ActiveVolume?) {
+        try Self.requireRoot("status")
+        let device: LUKSDevice
+        do { device = try LUKSDevice(activeName: name) } catch {
+            throw SwcryptError(.wrongDevice, device: name, "no such active mapping")
+        }
+        return (device.info, device.activeVolume(name: name))
+    }
+
+    public func dump(path: String) throws(SwcryptError) -> LUKSInfo {
+        _ = try resolver.resolve(path)
+        let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
+        do { try device.load() } catch {
+            throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
+        }
+        return device.info
+    }
+}
+
+/// Runs a libcryptsetup-layer call, mapping its error.
+func luks<T>(_ body: () throws(LUKSError) -> T) throws(SwcryptError) -> T {
+    do { return try body() } catch { throw SwcryptError(luks: error) }
+}
+
+extension SwcryptError {
+    init(luks e: LUKSError) {
+        let code: ExitStatus
+        switch e.errno {
+        case .notPermitted, .permissionDenied: code = .permission
+        case .resourceBusy, .fileExists: code = .busy
+        case .noSuchFileOrDirectory, .noSuchAddressOrDevice, .operationNotSupportedByDevice: code = .wrongDevice
+        case .noMemory: code = .memory
+        default: code = .failure
+        }
+        self.init(code, device: e.device, "\(e.operation) failed", operation: e.operation,
+                  cause: ([e.errno.description] + e.messages.suffix(1)).joined(separator: "; "))
+    }
+}

@@ -1,0 +1,241 @@
+import ArgumentParser
+import Foundation
+import SwcryptCore
+import SwcryptKit
+
+extension IntegrityMode: ExpressibleByArgument {}
+
+struct PassphraseOptions: ParsableArguments {
+    @Option(help: "Read the passphrase from FILE, all of it, as cryptsetup does ('-' for standard input). Without it, it is asked on the terminal.")
+    var keyFile: String?
+
+    func source(verify: Bool) -> PassphraseSource {
+        keyFile.map { .file($0) } ?? .terminal(verify: verify)
+    }
+}
+
+struct Format: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a LUKS2 volume with authenticated encryption: inline on the drive's metadata when it has room, dm-integrity otherwise.",
+        discussion: """
+            The volume is standard LUKS2 (libcryptsetup): cryptsetup, systemd-cryptsetup and crypttab open it.
+            With --nvme-lbaf auto an NVMe namespace without enough metadata is first reformatted to the
+            smallest 4096-byte format that holds the tag, so one command takes a blank drive to an inline volume.
+            Every sector's tag is then initialised by writing through the mapping (a sector never written fails to read).
+            """)
+
+    @Argument(help: "Block device.") var device: String
+    @Option(help: "Cipher (default aegis128-random when the kernel has aegis128, else aes-gcm-random).") var cipher: String?
+    @Option(help: "aead, poly1305, hmac-sha256, hmac-sha512 (default follows the cipher).") var integrity: String?
+    @Option(help: "Key size in bits.") var keySize: Int?
+    @Option(help: "Encryption sector size (default: the logical block size; 4096 recommended).") var sectorSize: Int?
+    @Option(help: "Without device metadata: journal (default, crash-safe) or no-journal.") var integrityMode: IntegrityMode = .journal
+    @Option(help: "auto or an index: reformat an NVMe namespace without enough metadata first.") var nvmeLbaf: String?
+    @Option(help: "PBKDF: argon2id (default), argon2i, pbkdf2.") var pbkdf = "argon2id"
+    @Option(help: "PBKDF time in milliseconds.") var iterTime: UInt32?
+    @Option(help: "PBKDF memory in KiB (argon2).") var pbkdfMemory: UInt32?
+    @Option(help: "Fixed PBKDF iterations, no benchmark (tests).") var pbkdfForceIterations: UInt32?
+    @Option(help: "LUKS2 label.") var label: String?
+    @Flag(help: "Skip initialising the tags (sectors not written since fail to read).") var noWipe = false
+    @Flag(name: [.short, .long], help: "Do not ask for confirmation.") var yes = false
+    @Flag(name: [.short, .long], help: "No progress line.") var quiet = false
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Flag(help: "Print libcryptsetup's log on stderr.") var debug = false
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws {
+        Debug.enable(debug)
+        var r = VolumeFormatRequest(path: device, passphrase: passphrase.source(verify: true))
+        r.cipher = cipher
+        r.integrity = integrity
+        r.keyBits = keySize
+        r.sectorSize = sectorSize
+        r.integrityMode = integrityMode
+        switch nvmeLbaf {
+        case nil: r.nvmeLBAF = .keep
+        case "auto": r.nvmeLBAF = .auto
+        case let s?:
+            guard let i = Int(s) else { throw SwcryptError(.failure, device: device, "--nvme-lbaf wants auto or an index, not '\(s)'") }
+            r.nvmeLBAF = .index(i)
+        }
+        r.pbkdf = pbkdf
+        r.iterationTimeMs = iterTime
+        r.memoryKiB = pbkdfMemory
+        r.forcedIterations = pbkdfForceIterations
+        r.wipe = !noWipe
+        r.label = label
+        let manager = VolumeManager()
+        let plan = try manager.plan(r)
+        for w in plan.warnings { Output.note("warning: \(w)") }
+        if noWipe { Output.note("warning: --no-wipe: no sector has a valid tag until written; mkfs and blkid will hit read errors") }
+        try Confirm.typeBack(plan.target.device.name, path: device, summary: plan.summaryLines, yes: yes)
+        let showProgress = !quiet && !json && isatty(STDERR_FILENO) == 1
+        let result = try manager.execute(plan, progress: showProgress ? Progress.line : nil)
+        if showProgress { Output.prompt("\n") }
+        if json {
+            try Output.json(VolumeJSON(result.info, active: nil, name: nil, initialised: result.initialised))
+        } else {
+            print("\(result.device): \(plan.layoutDescription)")
+            print("  cipher \(plan.spec.cryptsetupName), integrity \(plan.integrity.cryptsetupName), \(plan.tagBytes) tag bytes, sector \(plan.sectorSize), uuid \(result.info.uuid)")
+            if let w = result.wipe {
+                print("  initialised \(formatMiB(w.done)) in \(String(format: "%.1f", w.seconds)) s (\(String(format: "%.1f", w.bytesPerSecond / 1_048_576)) MiB/s)")
+            }
+        }
+    }
+}
+
+enum Progress {
+    @Sendable static func line(_ p: WipeProgress) {
+        let pct = p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 0
+        let rate = p.bytesPerSecond / 1_048_576
+        let eta = p.bytesPerSecond > 0 ? Int(Double(p.total - p.done) / p.bytesPerSecond) : 0
+        Output.prompt(String(format: "\rinitialising tags: %5.1f%%  %7.1f MiB/s  ETA %d:%02d ", pct, rate, eta / 60, eta % 60))
+    }
+}
+
+enum Confirm {
+    /// Asks to type the device name back, on a terminal; --yes skips; no terminal refuses.
+    static func typeBack(_ name: String, path: String, summary: [String], yes: Bool) throws {
+        if yes { return }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw SwcryptError(.failure, device: path, "refusing without confirmation: no terminal to ask on; pass --yes")
+        }
+        Output.note("WARNING: this destroys all data.")
+        for line in summary { Output.note(line) }
+        Output.prompt("Type the device name (\(name)) to continue: ")
+        let answer = readLine(strippingNewline: true) ?? ""
+        guard answer == name || answer == "/dev/\(name)" || answer == path else {
+            throw SwcryptError(.failure, device: path, "not confirmed; nothing was changed")
+        }
+    }
+}
+
+enum Debug {
+    static func enable(_ on: Bool) {
+        guard on else { return }
+        VolumeManager.setLibraryDebug(true)
+        Diagnostics.shared.setEcho { e in Output.note("debug: \(e.source): \(e.message)") }
+    }
+}
+
+struct Open: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open a LUKS2 volume (swcrypt's or cryptsetup's) as /dev/mapper/NAME.")
+    @Argument var device: String
+    @Argument var name: String
+    @Flag var readonly = false
+    @Flag var debug = false
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws {
+        Debug.enable(debug)
+        let (_, warnings) = try VolumeManager().open(path: device, name: name, passphrase: passphrase.source(verify: false), readOnly: readonly)
+        for w in warnings { Output.note("warning: \(w)") }
+    }
+}
+
+struct Close: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Close a LUKS2 mapping with its whole stack (also one opened by cryptsetup).")
+    @Argument var name: String
+    @Flag var debug = false
+
+    func run() throws {
+        Debug.enable(debug)
+        try VolumeManager().close(name: name)
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show an open LUKS2 mapping.")
+    @Argument var name: String
+    @Flag var json = false
+
+    func run() throws {
+        let (info, active) = try VolumeManager().status(name: name)
+        if json {
+            try Output.json(VolumeJSON(info, active: active, name: name, initialised: info.subsystem != uninitialisedMarker))
+        } else {
+            for line in VolumeJSON(info, active: active, name: name, initialised: info.subsystem != uninitialisedMarker).lines { print(line) }
+        }
+    }
+}
+
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a LUKS2 header.")
+    @Argument var device: String
+    @Flag var json = false
+
+    func run() throws {
+        let info = try VolumeManager().dump(path: device)
+        let v = VolumeJSON(info, active: nil, name: nil, initialised: info.subsystem != uninitialisedMarker)
+        if json { try Output.json(v) } else { for line in v.lines { print(line) } }
+    }
+}
+
+/// status/dump, human and JSON from one model.
+struct VolumeJSON: Encodable {
+    var name: String?
+    var type: String
+    var uuid: String
+    var cipher: String
+    var integrity: String?
+    var tagBytes: Int
+    var tags: String
+    var sectorSize: Int
+    var keyBits: Int
+    var device: String
+    var offsetSectors: UInt64
+    var sizeSectors: UInt64?
+    var readOnly: Bool?
+    var keyslots: [Int]
+    var initialised: Bool
+    var label: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, uuid, cipher, integrity, tags, device, keyslots, initialised, label
+        case tagBytes = "tag_bytes", sectorSize = "sector_size", keyBits = "key_bits"
+        case offsetSectors = "offset_sectors", sizeSectors = "size_sectors", readOnly = "read_only"
+    }
+
+    init(_ i: LUKSInfo, active: ActiveVolume?, name: String?, initialised: Bool) {
+        self.name = name
+        type = i.type
+        uuid = i.uuid
+        cipher = "\(i.cipher)-\(i.cipherMode)"
+        integrity = i.integrity
+        tagBytes = i.tagBytes
+        switch i.layout {
+        case .inlineHardware: tags = "inline-hw"
+        case .dmIntegrity(let journal):
+            let j = active.map { !$0.noJournal } ?? journal
+            tags = "dm-integrity-" + (j ? "journal" : "no-journal")
+        case .none: tags = "none"
+        }
+        sectorSize = i.sectorSize
+        keyBits = i.keyBytes * 8
+        device = i.device
+        offsetSectors = active?.offset ?? i.dataOffset
+        sizeSectors = active?.size
+        readOnly = active?.readOnly
+        keyslots = i.keyslots
+        self.initialised = initialised
+        label = i.label
+    }
+
+    var lines: [String] {
+        var l = [String]()
+        if let name { l.append("/dev/mapper/\(name) is active\(readOnly == true ? " (read-only)" : "")") }
+        l.append("  type:        \(type)")
+        l.append("  cipher:      \(cipher)")
+        l.append("  integrity:   \(integrity ?? "none") (\(tagBytes) bytes per sector)")
+        l.append("  tags:        \(tags)")
+        l.append("  sector size: \(sectorSize)")
+        l.append("  key:         \(keyBits) bits")
+        l.append("  device:      \(device)")
+        l.append("  offset:      \(offsetSectors) sectors")
+        if let sizeSectors { l.append("  size:        \(sizeSectors) sectors") }
+        l.append("  keyslots:    \(keyslots.map(String.init).joined(separator: ", "))")
+        l.append("  uuid:        \(uuid)")
+        if !initialised { l.append("  WARNING:     not initialised (format was interrupted or --no-wipe)") }
+        return l
+    }
+}
