@@ -41,6 +41,7 @@ public enum Wiper {
         defer { close(fd) }
         let size = UInt64(lseek(fd, 0, SEEK_END))
         let chunks = Int((size + UInt64(chunkBytes) - 1) / UInt64(chunkBytes))
+        Diagnostics.shared.log(.debug, "wipe", "\(path): \(size) bytes in \(chunks) writes of \(chunkBytes) bytes, \(inFlight) in flight")
         final class State: Sendable {
             let next = Atomic<Int>(0)
             let written = Atomic<UInt64>(0)
@@ -98,5 +99,59 @@ public enum Wiper {
         let final = WipeProgress(done: state.written.load(ordering: .relaxed), total: size, seconds: state.elapsed())
         progress?(final)
         return (Interrupt.requested ? .interrupted : .completed, final)
+    }
+}
+
+extension Wiper {
+    /// Reads the whole device back (O_DIRECT, 1 MiB at a time) and returns the
+    /// byte offsets of `blockBytes` blocks that fail to read. With authenticated
+    /// encryption a failing block is one whose tag does not match its data.
+    public static func unreadableBlocks(_ path: String, blockBytes: Int) throws(SwcryptError) -> [UInt64] {
+        let fd = open(path, O_RDONLY | swcrypt_shim_O_DIRECT() | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SwcryptError(.wrongDevice, device: path, "cannot open for reading", cause: Errno(rawValue: errno).description)
+        }
+        defer { close(fd) }
+        let size = UInt64(lseek(fd, 0, SEEK_END))
+        let chunk = 1 << 20
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 4096, chunk) == 0, let buffer = raw else {
+            throw SwcryptError(.memory, device: path, "cannot allocate an aligned read buffer")
+        }
+        defer { free(buffer) }
+        var bad = [UInt64]()
+        var offset: UInt64 = 0
+        while offset < size && !Interrupt.requested {
+            let length = Int(min(UInt64(chunk), size - offset))
+            if pread(fd, buffer, length, off_t(offset)) != length {
+                // Find the failing blocks inside this chunk.
+                var b = 0
+                while b < length {
+                    if pread(fd, buffer, blockBytes, off_t(offset) + off_t(b)) != blockBytes { bad.append(offset + UInt64(b)) }
+                    b += blockBytes
+                }
+            }
+            offset += UInt64(length)
+        }
+        return bad
+    }
+
+    /// Rewrites single blocks with zeros, one write at a time.
+    public static func rewrite(_ path: String, blocks: [UInt64], blockBytes: Int) throws(SwcryptError) {
+        let fd = open(path, O_WRONLY | swcrypt_shim_O_DIRECT() | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SwcryptError(.wrongDevice, device: path, "cannot open for writing", cause: Errno(rawValue: errno).description)
+        }
+        defer { close(fd) }
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 4096, blockBytes) == 0, let buffer = raw else {
+            throw SwcryptError(.memory, device: path, "cannot allocate an aligned write buffer")
+        }
+        defer { free(buffer) }
+        memset(buffer, 0, blockBytes)
+        for offset in blocks where pwrite(fd, buffer, blockBytes, off_t(offset)) != blockBytes {
+            throw SwcryptError(.failure, device: path, "rewriting the block at byte \(offset) failed", cause: Errno(rawValue: errno).description)
+        }
+        _ = fsync(fd)
     }
 }

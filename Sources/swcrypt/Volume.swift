@@ -37,6 +37,9 @@ struct Format: ParsableCommand {
     @Option(help: "Fixed PBKDF iterations, no benchmark (tests).") var pbkdfForceIterations: UInt32?
     @Option(help: "LUKS2 label.") var label: String?
     @Flag(help: "Skip initialising the tags (sectors not written since fail to read).") var noWipe = false
+    @Option(help: "Initialisation: KiB per write.") var initBlockKib = 4096
+    @Option(help: "Initialisation: writes in flight.") var initQueueDepth = 8
+    @Flag(help: "Do not read every sector back after initialising it.") var noVerify = false
     @Flag(name: [.short, .long], help: "Do not ask for confirmation.") var yes = false
     @Flag(name: [.short, .long], help: "No progress line.") var quiet = false
     @Flag(help: "Print the result as JSON.") var json = false
@@ -63,6 +66,12 @@ struct Format: ParsableCommand {
         r.memoryKiB = pbkdfMemory
         r.forcedIterations = pbkdfForceIterations
         r.wipe = !noWipe
+        guard initBlockKib >= 4, initBlockKib % 4 == 0, initQueueDepth >= 1 else {
+            throw SwcryptError(.failure, device: device, "--init-block-kib must be a multiple of 4 and --init-queue-depth at least 1")
+        }
+        r.initBlockBytes = initBlockKib << 10
+        r.initQueueDepth = initQueueDepth
+        r.verify = !noVerify
         r.label = label
         let manager = VolumeManager()
         let plan = try manager.plan(r)
@@ -79,6 +88,9 @@ struct Format: ParsableCommand {
             print("  cipher \(plan.spec.cryptsetupName), integrity \(plan.integrity.cryptsetupName), \(plan.tagBytes) tag bytes, sector \(plan.sectorSize), uuid \(result.info.uuid)")
             if let w = result.wipe {
                 print("  initialised \(formatMiB(w.done)) in \(String(format: "%.1f", w.seconds)) s (\(String(format: "%.1f", w.bytesPerSecond / 1_048_576)) MiB/s)")
+                if result.verified {
+                    print("  verified: every sector reads back" + (result.repairedBlocks > 0 ? " (\(result.repairedBlocks) blocks failed the first read and were rewritten)" : ""))
+                }
             }
         }
     }
