@@ -42,6 +42,8 @@ public final class DeviceMapper {
             throw DeviceMapperError(operation: "open device-mapper", name: "/dev/mapper/control", errno: .noSuchFileOrDirectory,
                                     kernelMessages: [], libraryMessages: ["the kernel has no device-mapper (CONFIG_BLK_DEV_DM, module dm_mod)"])
         }
+        // Installed for the life of the process: libcryptsetup also drives
+        // libdevmapper, and restoring the default hook would print its debug log.
         swcrypt_shim_dm_log_install { level, _, message in
             guard let message else { return }
             // libdevmapper levels follow syslog: 3 error, 4 warning, 5 notice, 6 info, 7 debug.
@@ -51,7 +53,6 @@ public final class DeviceMapper {
     }
 
     deinit {
-        swcrypt_shim_dm_log_install(nil)
         dm_lib_release()
     }
 
