@@ -18,7 +18,7 @@ public struct KernelCipher: Equatable, Hashable, Sendable, CustomStringConvertib
     public var ivGenerator: String {
         if isCAPI {
             let body = text.dropFirst(5)
-            guard let dash = firstTopLevelDash(body) else { return "" }
+            guard let dash = firstTopLevel("-", in: body) else { return "" }
             return String(body[body.index(after: dash)...])
         }
         let parts = text.split(separator: "-", maxSplits: 2).map(String.init)
@@ -29,7 +29,7 @@ public struct KernelCipher: Equatable, Hashable, Sendable, CustomStringConvertib
     public var algorithm: String {
         if isCAPI {
             let body = text.dropFirst(5)
-            guard let dash = firstTopLevelDash(body) else { return String(body) }
+            guard let dash = firstTopLevel("-", in: body) else { return String(body) }
             return String(body[..<dash])
         }
         let parts = text.split(separator: "-", maxSplits: 2).map(String.init)
@@ -73,7 +73,7 @@ public struct KernelCipher: Equatable, Hashable, Sendable, CustomStringConvertib
         var integrity: IntegrityAlgorithm? = nil
         if alg.hasPrefix("authenc(") && alg.hasSuffix(")") {
             let inner = String(alg.dropFirst("authenc(".count).dropLast())
-            guard let comma = topLevelComma(inner) else { return nil }
+            guard let comma = firstTopLevel(",", in: inner) else { return nil }
             let auth = String(inner[..<comma])
             alg = String(inner[inner.index(after: comma)...])
             if auth == "cmac(aes)" {
@@ -109,27 +109,15 @@ public struct KernelCipher: Equatable, Hashable, Sendable, CustomStringConvertib
     }
 }
 
-/// The first '-' not inside parentheses: the IV separator of a capi: string.
-func firstTopLevelDash(_ s: Substring) -> Substring.Index? {
+/// The first `separator` not inside parentheses: the IV separator ('-') of a
+/// capi: string, or the comma between authenc's two algorithms.
+func firstTopLevel<S: StringProtocol>(_ separator: Character, in s: S) -> S.Index? {
     var depth = 0
     for i in s.indices {
         switch s[i] {
         case "(": depth += 1
         case ")": depth -= 1
-        case "-" where depth == 0: return i
-        default: break
-        }
-    }
-    return nil
-}
-
-func topLevelComma(_ s: String) -> String.Index? {
-    var depth = 0
-    for i in s.indices {
-        switch s[i] {
-        case "(": depth += 1
-        case ")": depth -= 1
-        case "," where depth == 0: return i
+        case separator where depth == 0: return i
         default: break
         }
     }
