@@ -32,18 +32,6 @@ public struct InlineCryptoInspector: Sendable {
     }
 
     func resolve(_ path: String) throws(SwcryptError) -> BlockDevice {
-        switch DeviceNode.of(path: path) {
-        case .missing(let errno):
-            throw SwcryptError(.wrongDevice, device: path, "no such device", cause: errno.description)
-        case .block(let major, let minor):
-            guard let device = sysfs.blockDevice(major: major, minor: minor) else {
-                throw SwcryptError(.wrongDevice, device: path, "block device \(major):\(minor) is unknown to sysfs")
-            }
-            return device
-        case .character: throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a character device")
-        case .regularFile: throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a regular file")
-        case .directory: throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a directory")
-        case .other: throw SwcryptError(.wrongDevice, device: path, "not a block device")
-        }
+        try BlockResolver(sysfs: sysfs).resolve(path).device
     }
 }
