@@ -85,6 +85,6 @@ let package = Package(
         // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
         // kernel devices (only inside the test VM; they skip with a reason elsewhere).
         .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit"]),
-        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore"]),
+        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel"]),
     ]
 )

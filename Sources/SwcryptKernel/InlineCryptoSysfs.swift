@@ -43,17 +43,20 @@ extension Sysfs {
 /// blk-crypto-fallback is built in. Nothing in sysfs says so: its module
 /// parameters have permission 0, so there is no /sys/module/blk_crypto_fallback.
 /// Tried in order: /boot/config-<release> (Debian, Fedora, Ubuntu install it),
-/// /lib/modules/<release>/config, /lib/modules/<release>/build/.config.
-/// /proc/config.gz (CONFIG_IKCONFIG_PROC) is compressed and swcrypt does not
-/// link zlib: it is named, not read.
+/// /lib/modules/<release>/config, /lib/modules/<release>/build/.config; then
+/// the running kernel's own witnesses (see BlkCryptoFallback.fromRunningKernel).
+/// /proc/config.gz is compressed and swcrypt does not link zlib.
 public struct KernelConfigFiles: Sendable {
     public var root: String
     public var procRoot: String
     public var release: String
 
-    public init(root: String = "", procRoot: String = "/proc", release: String? = nil) {
+    public var sysRoot: String
+
+    public init(root: String = "", procRoot: String = "/proc", sysRoot: String = "/sys", release: String? = nil) {
         self.root = root
         self.procRoot = procRoot
+        self.sysRoot = sysRoot
         self.release = release ?? KernelConfigFiles.runningRelease()
     }
 
@@ -74,8 +77,13 @@ public struct KernelConfigFiles: Sendable {
         for path in candidates {
             if let text = Files.readText(path) { return BlkCryptoFallback.parse(config: text, source: path) }
         }
-        var tried = candidates.joined(separator: ", ")
-        if Files.exists("\(procRoot)/config.gz") { tried += "; \(procRoot)/config.gz exists but is compressed (not read)" }
-        return BlkCryptoFallback(enabled: nil, blockLayerSupport: nil, source: "no kernel config found: tried \(tried)")
+        let kallsymsPath = "\(procRoot)/kallsyms"
+        if let running = BlkCryptoFallback.fromRunningKernel(
+            blkCryptoParameter: Files.exists("\(sysRoot)/module/blk_crypto/parameters/num_prealloc_crypt_ctxs"),
+            kallsyms: Files.readText(kallsymsPath), kallsymsPath: kallsymsPath) {
+            return running
+        }
+        return BlkCryptoFallback(enabled: nil, blockLayerSupport: nil,
+                                 source: "no kernel config found and \(kallsymsPath) unreadable: tried \(candidates.joined(separator: ", "))")
     }
 }

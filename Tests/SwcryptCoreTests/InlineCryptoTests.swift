@@ -69,7 +69,7 @@ final class InlineCryptoTests: XCTestCase {
     }
 
     func report(_ names: [String], release: String = "6.12.0-test", dataUnitSize: Int? = nil) throws -> InlineCryptoReport {
-        let inspector = InlineCryptoInspector(sysfs: sysfs, config: KernelConfigFiles(root: root, procRoot: root + "/proc", release: release))
+        let inspector = InlineCryptoInspector(sysfs: sysfs, config: KernelConfigFiles(root: root, procRoot: root + "/proc", sysRoot: root, release: release))
         return inspector.report(resolved: try names.map { ("/dev/\($0)", try XCTUnwrap(sysfs.blockDevice(name: $0))) },
                                 dataUnitSize: dataUnitSize)
     }
@@ -191,6 +191,30 @@ final class InlineCryptoTests: XCTestCase {
         let unknown = try report(["nvme0n1"], release: "9.9.9")
         XCTAssertNil(unknown.fallback.enabled)
         XCTAssertTrue(unknown.fallback.source.contains("config-9.9.9"))
+    }
+
+    /// A self-built kernel installs no config file: the running kernel is the witness.
+    func testFallbackFromRunningKernel() throws {
+        try write("proc/kallsyms", "0000000000000000 T blk_crypto_evict_key\n0000000000000000 T blk_crypto_fallback_bio_prep\n0000000000000000 t xts_encrypt\t[xts]")
+        try write("module/blk_crypto/parameters/num_prealloc_crypt_ctxs", "128")
+        let built = try report(["nvme0n1"], release: "6.12.117")
+        XCTAssertEqual(built.fallback.enabled, true)
+        XCTAssertEqual(built.fallback.blockLayerSupport, true)
+        XCTAssertEqual(built.fallback.summary, "blk-crypto-fallback: built in (\(root)/proc/kallsyms has blk_crypto_fallback_bio_prep): fscrypt's inlinecrypt works in software on any device, without hardware speed")
+
+        // blk-crypto without the fallback: hardware only.
+        try write("proc/kallsyms", "0000000000000000 T blk_crypto_evict_key\n0000000000000000 T blk_crypto_fallback_bio_prep_not")
+        let hwOnly = try report(["nvme0n1"], release: "6.12.117")
+        XCTAssertEqual(hwOnly.fallback.enabled, false)
+        XCTAssertEqual(hwOnly.fallback.blockLayerSupport, true)
+        XCTAssertTrue(hwOnly.fallback.summary.hasSuffix("inlinecrypt works only on devices with hardware"), hwOnly.fallback.summary)
+
+        // Neither: no inline encryption at all.
+        try FileManager.default.removeItem(atPath: root + "/module/blk_crypto")
+        let none = try report(["nvme0n1"], release: "6.12.117")
+        XCTAssertEqual(none.fallback.enabled, false)
+        XCTAssertEqual(none.fallback.blockLayerSupport, false)
+        XCTAssertTrue(none.fallback.summary.contains("CONFIG_BLK_INLINE_ENCRYPTION is off"), none.fallback.summary)
     }
 
     func testPartitionReadsItsDisk() throws {

@@ -65,7 +65,7 @@ final class IdNsIntegrationTests: XCTestCase {
         let dir = try VM.tempDir()
         let file = dir + "/plain-file"
         try must(["truncate", "-s", "16M", file])
-        try must(["modprobe", "loop"])
+        try VM.loadModules("loop")
         let loop = try must(["losetup", "--find", "--show", file]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         defer { _ = try? execute(["losetup", "-d", loop]) }
         let controller = "/dev/" + URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(

@@ -6,7 +6,7 @@ import XCTest
 final class MapIntegrationTests: XCTestCase {
     override func setUpWithError() throws {
         try VM.require()
-        try must(["modprobe", "-a", "dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc", "chacha20poly1305"])
+        try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc", "chacha20poly1305")
     }
 
     override func tearDownWithError() throws {

@@ -67,7 +67,7 @@ final class NvmeFormatIntegrationTests: XCTestCase {
                        "--lbaf", "4", "--yes"], contains: "root")
 
         // Held by a device-mapper table.
-        try must(["modprobe", "dm-mod"])
+        try VM.loadModules("dm-mod")
         let sectors = ns.sizeBytes / 512
         try must(["dmsetup", "create", "swcrypt-it-holder", "--table", "0 \(sectors) linear \(ns.path) 0"])
         try expect(5, [bin, "nvme-format", ns.path, "--lbaf", "4", "--yes"], contains: "swcrypt-it-holder")

@@ -110,7 +110,7 @@ final class TestDevIntegrationTests: XCTestCase {
 
         let dir = try VM.tempDir()
         try must(["truncate", "-s", "16M", "\(dir)/foreign.img"])
-        try must(["modprobe", "loop"])
+        try VM.loadModules("loop")
         let loop = try must(["losetup", "--find", "--show", "\(dir)/foreign.img"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         defer { _ = try? execute(["losetup", "-d", loop]) }

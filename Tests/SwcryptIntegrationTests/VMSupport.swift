@@ -23,6 +23,17 @@ enum VM {
         ProcessInfo.processInfo.environment["SWCRYPT_BIN"] ?? repo + "/.build/debug/swcrypt"
     }
 
+    /// Loads kernel modules with modprobe. The inline-encryption test kernel has
+    /// everything built in and no /lib/modules tree: nothing to load there.
+    static func loadModules(_ names: String...) throws {
+        let release = try must(["uname", "-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard FileManager.default.fileExists(atPath: "/lib/modules/\(release)/modules.dep") else { return }
+        try must(["modprobe", "-a"] + names)
+    }
+
+    /// "inline" when Scripts/vm booted the self-built blk-crypto kernel.
+    static var kernelKind: String { ProcessInfo.processInfo.environment["SWCRYPT_KERNEL_KIND"] ?? "stock" }
+
     /// Scratch space private to the guest (its /tmp is its own).
     static func tempDir() throws -> String {
         let dir = "/tmp/swcrypt-it-\(UUID().uuidString.prefix(8))"
@@ -134,7 +145,7 @@ struct NullBlk {
         let dir = "/sys/kernel/config/nullb/\(name)"
         try must(["bash", "-c", """
             set -e
-            modprobe null_blk nr_devices=0
+            [ -d /sys/module/null_blk ] || modprobe null_blk nr_devices=0
             mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
             mkdir \(dir)
             echo \(blockSize) > \(dir)/blocksize

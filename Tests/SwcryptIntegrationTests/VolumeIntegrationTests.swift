@@ -16,7 +16,7 @@ final class VolumeIntegrationTests: XCTestCase {
             throw XCTSkip("skipped, because the reference cryptsetup >= 2.8 is missing (SWCRYPT_CRYPTSETUP unset); run Scripts/setup")
         }
         cryptsetup = cs
-        try must(["modprobe", "-a", "dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc"])
+        try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc")
         dir = try VM.tempDir()
         try must(["bash", "-c", "printf 'correct horse battery staple' > \(passfile); printf 'wrong' > \(dir)/wrong"])
         try capRequestSize()

@@ -9,6 +9,11 @@ unsigned long swcrypt_shim_BLKGETSIZE64(void);
 unsigned long swcrypt_shim_BLKSSZGET(void);
 unsigned long swcrypt_shim_BLKRRPART(void);
 unsigned long swcrypt_shim_BLKFLSBUF(void);
+/* fscrypt (linux/fscrypt.h): _IOR/_IOWR request numbers, same reason. */
+unsigned long swcrypt_shim_FS_IOC_SET_ENCRYPTION_POLICY(void);
+unsigned long swcrypt_shim_FS_IOC_GET_ENCRYPTION_POLICY_EX(void);
+unsigned long swcrypt_shim_FS_IOC_ADD_ENCRYPTION_KEY(void);
+unsigned long swcrypt_shim_FS_IOC_REMOVE_ENCRYPTION_KEY(void);
 /* O_DIRECT is only visible to C with _GNU_SOURCE, which Swift's Glibc module does not set. */
 int swcrypt_shim_O_DIRECT(void);
 
