@@ -1,0 +1,191 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tampering, secrets and concurrency against the real kernel (issue: reliability).
+/// Each test prints its counts on a line starting "reliability:".
+final class ReliabilityIntegrationTests: XCTestCase {
+    override func setUpWithError() throws {
+        try VM.require()
+        try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc")
+    }
+
+    override func tearDownWithError() throws {
+        for name in (try? dmNames()) ?? [] where name.hasPrefix("rt-") {
+            _ = try? execute([VM.swcrypt, "unmap", name])
+            _ = try? execute([VM.swcrypt, "close", name])
+        }
+    }
+
+    /// N random 4 KiB sectors of a dm-crypt AEAD mapping on the 4096+64
+    /// namespace are altered through the raw namespace: half get a flipped data
+    /// byte, half are rewritten with their own ciphertext (so only the metadata,
+    /// which a raw write does not carry, changes). Every read of exactly those
+    /// sectors must fail; every other sector must read back what was written.
+    func testTamperedSectorsFailExactly() throws {
+        let ns = try KernelNamespace.byNSID(1)
+        let blocks = 4096   // 16 MiB
+        let r = try swcrypt("map", "crypt", "rt-tamper", ns.path, "--cipher", "aegis128-random", "--random-key",
+                            "--size", "\(blocks * 8)")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let mapping = "/dev/mapper/rt-tamper"
+        var rng = SystemRandomNumberGenerator()
+        var plain = [UInt8](repeating: 0, count: blocks * 4096)
+        for i in plain.indices { plain[i] = UInt8.random(in: 0...255, using: &rng) }
+        try directIO(mapping) { fd, buf in
+            for b in 0..<blocks {
+                plain.withUnsafeBytes { buf.copyMemory(from: $0.baseAddress! + b * 4096, byteCount: 4096) }
+                XCTAssertEqual(pwrite(fd, buf, 4096, off_t(b * 4096)), 4096, "write block \(b): \(String(cString: strerror(errno)))")
+            }
+            XCTAssertEqual(fsync(fd), 0)
+        }
+
+        let n = 64
+        var chosen = Set<Int>()
+        while chosen.count < n { chosen.insert(Int.random(in: 0..<blocks, using: &rng)) }
+        let sorted = chosen.sorted()
+        let dataFlips = Set(sorted.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
+        try directIO(ns.path, write: true) { fd, buf in
+            for b in sorted {
+                XCTAssertEqual(pread(fd, buf, 4096, off_t(b * 4096)), 4096)
+                if dataFlips.contains(b) {
+                    let p = buf.assumingMemoryBound(to: UInt8.self)
+                    p[Int.random(in: 0..<4096, using: &rng)] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
+                }
+                XCTAssertEqual(pwrite(fd, buf, 4096, off_t(b * 4096)), 4096)
+            }
+            XCTAssertEqual(fsync(fd), 0)
+        }
+
+        var failed = Set<Int>(), intact = 0, altered = 0
+        try directIO(mapping) { fd, buf in
+            for b in 0..<blocks {
+                let got = pread(fd, buf, 4096, off_t(b * 4096))
+                if got != 4096 { failed.insert(b); continue }
+                let same = plain.withUnsafeBytes { memcmp(buf, $0.baseAddress! + b * 4096, 4096) == 0 }
+                if same { intact += 1 } else { altered += 1 }
+            }
+        }
+        XCTAssertEqual(altered, 0, "altered plaintext was returned")
+        XCTAssertEqual(failed, chosen, "reads failed on \(failed.subtracting(chosen).count) untouched sectors and succeeded on \(chosen.subtracting(failed).count) tampered ones")
+        XCTAssertEqual(intact, blocks - n)
+        let log = try dmesgLines().filter { $0.contains("INTEGRITY AEAD ERROR") }
+        XCTAssertFalse(log.isEmpty, "the kernel logged no integrity error")
+        XCTAssertEqual(try swcrypt("unmap", "rt-tamper").status, 0)
+        print("reliability: tamper: \(n) sectors tampered (\(dataFlips.count) data byte flips, \(n - dataFlips.count) metadata-only rewrites) of \(blocks); reads failed on \(failed.count), intact \(intact), altered plaintext returned \(altered)")
+    }
+
+    /// The passphrase and key never appear in argv, the environment, the table
+    /// (even with --showkeys), or swcrypt's output with --debug.
+    func testSecretsStayOutOfSight() throws {
+        let ns = try KernelNamespace.byNSID(1)
+        let dir = try VM.tempDir()
+        defer { _ = try? sh("rm -rf \(dir)") }
+        let passphrase = "pp-\(UUID().uuidString)"
+        try passphrase.write(toFile: "\(dir)/pass", atomically: true, encoding: .utf8)
+        let fmt = try execute([VM.swcrypt, "format", ns.path, "--key-file", "\(dir)/pass", "--yes", "--no-wipe", "--debug",
+                               "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
+        XCTAssertEqual(fmt.status, 0, fmt.stderr)
+        var scanned = 0
+        XCTAssertFalse((fmt.stdout + fmt.stderr).contains(passphrase)); scanned += 1
+
+        // open reads the passphrase from stdin; while it waits, look at every
+        // process's command line and environment.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: VM.swcrypt)
+        p.arguments = ["open", ns.path, "rt-secret", "--key-file", "-", "--debug"]
+        let inp = Pipe(), out = Pipe(), err = Pipe()
+        p.standardInput = inp; p.standardOutput = out; p.standardError = err
+        try p.run()
+        inp.fileHandleForWriting.write(Data(passphrase.prefix(10).utf8))   // part of it, not yet EOF
+        usleep(300_000)
+        var procHits = 0
+        for pid in try FileManager.default.contentsOfDirectory(atPath: "/proc") where Int(pid) != nil {
+            for file in ["cmdline", "environ"] {
+                if let d = FileManager.default.contents(atPath: "/proc/\(pid)/\(file)"),
+                   String(decoding: d, as: UTF8.self).contains(passphrase.prefix(10)) { procHits += 1 }
+                scanned += 1
+            }
+        }
+        inp.fileHandleForWriting.write(Data(passphrase.dropFirst(10).utf8))
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: e, as: UTF8.self))
+        XCTAssertEqual(procHits, 0, "the passphrase showed in /proc/*/cmdline or environ")
+        let output = String(decoding: o + e, as: UTF8.self)
+        XCTAssertFalse(output.contains(passphrase)); scanned += 1
+
+        // The table names a keyring key, never key bytes, even with --showkeys.
+        let table = try must(["dmsetup", "table", "--showkeys", "rt-secret"]).stdout
+        XCTAssertTrue(table.contains(":logon:"), table)
+        let keyField = table.split(separator: " ")[4]
+        XCTAssertTrue(keyField.hasPrefix(":"), "key bytes in the table: \(table)")
+        // A key given to `map crypt` as a file: its hex is nowhere either.
+        var rng = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let hex = key.map { String(format: "%02x", $0) }.joined()
+        FileManager.default.createFile(atPath: "\(dir)/key", contents: Data(key))
+        XCTAssertEqual(try swcrypt("close", "rt-secret").status, 0)
+        let m = try execute([VM.swcrypt, "map", "crypt", "rt-key", ns.path, "--cipher", "aes-gcm-random", "--key-file", "\(dir)/key", "--debug"])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertFalse((m.stdout + m.stderr).lowercased().contains(hex)); scanned += 1
+        let t2 = try must(["dmsetup", "table", "--showkeys", "rt-key"]).stdout
+        XCTAssertFalse(t2.lowercased().contains(hex), t2); scanned += 1
+        // Not left in a keyring either: unlinked once the table is loaded.
+        XCTAssertFalse(try must(["cat", "/proc/keys"]).stdout.contains("swcrypt:rt-key"))
+        XCTAssertEqual(try swcrypt("unmap", "rt-key").status, 0)
+        print("reliability: secrets: \(scanned) places scanned (output with --debug, /proc/*/cmdline and environ, dmsetup table --showkeys, /proc/keys), 0 hits")
+    }
+
+    /// Two opens of the same volume to the same name at once: one wins, the
+    /// other fails cleanly with exit 5; no half-built stack either way.
+    func testConcurrentOpens() throws {
+        let ns = try KernelNamespace.byNSID(2)   // 4096+0: a two-layer (dm-integrity) stack
+        let dir = try VM.tempDir()
+        defer { _ = try? sh("rm -rf \(dir)") }
+        try "pass-\(UUID().uuidString)".write(toFile: "\(dir)/pass", atomically: true, encoding: .utf8)
+        let fmt = try execute([VM.swcrypt, "format", ns.path, "--key-file", "\(dir)/pass", "--yes", "--no-wipe",
+                               "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
+        XCTAssertEqual(fmt.status, 0, fmt.stderr)
+        var rounds = 0, conflicts = 0
+        for target in [["rt-c", "rt-c"], ["rt-c1", "rt-c2"]] {
+            let r = try sh("""
+                \(VM.swcrypt) open \(ns.path) \(target[0]) --key-file \(dir)/pass 2>\(dir)/e1 & a=$!
+                \(VM.swcrypt) open \(ns.path) \(target[1]) --key-file \(dir)/pass 2>\(dir)/e2 & b=$!
+                wait $a; echo "a=$?"; wait $b; echo "b=$?"
+                """)
+            let codes = r.lines.compactMap { l -> Int32? in l.count > 2 ? Int32(l.dropFirst(2)) : nil }
+            let e1 = try String(contentsOfFile: "\(dir)/e1", encoding: .utf8), e2 = try String(contentsOfFile: "\(dir)/e2", encoding: .utf8)
+            XCTAssertEqual(codes.sorted(), [0, 5], "\(r.stdout) \(e1) \(e2)")
+            let loser = codes.first == 5 ? "e1" : "e2"
+            let message = try String(contentsOfFile: "\(dir)/\(loser)", encoding: .utf8)
+            XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+            // Exactly one complete stack: the crypt mapping and its _dif layer.
+            let names = try dmNames().filter { $0.hasPrefix("rt-c") }
+            XCTAssertEqual(names.count, 2, "\(names)")
+            let winner = codes.first == 0 ? target[0] : target[1]
+            XCTAssertTrue(names.contains(winner) && names.contains { $0.hasPrefix(winner) && $0 != winner }, "\(names)")
+            XCTAssertEqual(try swcrypt("close", winner).status, 0)
+            XCTAssertTrue(try dmNames().filter { $0.hasPrefix("rt-c") }.isEmpty)
+            rounds += 1; conflicts += 1
+        }
+        print("reliability: concurrency: \(rounds) races (same name, two names on one device), \(conflicts) clean exit-5 losers, no half stack")
+    }
+
+    /// O_DIRECT I/O on a device with one aligned 4 KiB buffer.
+    private func directIO(_ path: String, write: Bool = true, _ body: (Int32, UnsafeMutableRawPointer) throws -> Void) throws {
+        let fd = open(path, (write ? O_RDWR : O_RDONLY) | 0o40000 /* O_DIRECT, x86-64 */)
+        guard fd >= 0 else {
+            XCTFail("cannot open \(path): \(String(cString: strerror(errno)))")
+            return
+        }
+        defer { close(fd) }
+        var raw: UnsafeMutableRawPointer?
+        XCTAssertEqual(posix_memalign(&raw, 4096, 4096), 0)
+        defer { free(raw) }
+        try body(fd, raw!)
+    }
+}
