@@ -130,6 +130,30 @@ public struct InlineCryptoCapability: Equatable, Sendable {
     }
 }
 
+extension InlineCryptoCapability {
+    /// What a live mapping offering `live` would lose if its table were replaced
+    /// by one over devices offering `new` (their intersection). The kernel refuses
+    /// such a table load: dm_table_construct_crypto_profile() requires the new
+    /// profile to have every mode and data-unit size, at least the DUN width and
+    /// every key type of the live one ("Inline encryption capabilities of new DM
+    /// table were more restrictive than the old table's"). Keyslot counts do not
+    /// count. Empty when nothing would be lost (or the live mapping has nothing).
+    public static func reloadLosses(live: InlineCryptoCapability?, new: InlineCryptoCapability?) -> [String] {
+        guard let live else { return [] }
+        guard let new else { return ["all of it (\(live.summary)): the new devices have no common inline encryption"] }
+        var lost = [String]()
+        for m in live.modes {
+            guard let n = new.mode(m.name) else { lost.append("mode \(m.name)"); continue }
+            let gone = m.dataUnitSizes.filter { !n.supports(dataUnitSize: $0) }
+            if !gone.isEmpty { lost.append("\(m.name) data units \(gone.map(String.init).joined(separator: ","))") }
+        }
+        if new.maxDUNBits < live.maxDUNBits { lost.append("DUN bits \(live.maxDUNBits) -> \(new.maxDUNBits)") }
+        if live.hardwareWrappedKeys == true && new.hardwareWrappedKeys != true { lost.append("hardware-wrapped keys") }
+        if live.rawKeys == true && new.rawKeys == false { lost.append("raw keys") }
+        return lost
+    }
+}
+
 /// fscrypt v2 policies for AES-256-XTS contents.
 public enum FscryptPolicy: String, Sendable, CaseIterable, Codable {
     case perFileKeys = "default"

@@ -19,6 +19,13 @@ extension Sysfs {
         inlineCrypto(at: queueCryptoPath(of: device))
     }
 
+    /// What replacing the table of the live mapping `live` by a linear/flakey
+    /// table over `devices` would take away (the kernel would refuse the load).
+    public func passthroughReloadLosses(live: BlockDevice, devices: [BlockDevice]) -> [String] {
+        InlineCryptoCapability.reloadLosses(live: inlineCrypto(of: live),
+                                            new: InlineCryptoCapability.intersection(devices.map { inlineCrypto(of: $0) }))
+    }
+
     public func inlineCrypto(at dir: String) -> InlineCryptoCapability? {
         guard Files.exists(dir) else { return nil }
         let modes = Files.list("\(dir)/modes").compactMap { name -> InlineCryptoMode? in

@@ -281,6 +281,52 @@ public final class Mapper {
                        keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names)
     }
 
+    /// A new table for a live passthrough mapping swcrypt made (e.g. one more
+    /// device appended), planned under the mapping's own name and dm UUID. Before
+    /// anything is touched it predicts whether the kernel would refuse the load
+    /// for shrinking the inline-encryption capability, and says what would be lost.
+    public func planPassthroughReload(name: String, devices: [String]) throws(SwcryptError) -> MapPlan {
+        let found: MappingInfo?
+        do { found = try dm.info(name: name) } catch { throw SwcryptError(dm: error) }
+        guard let live = found else { throw SwcryptError(.wrongDevice, device: name, "no such mapping to reload") }
+        guard let parsed = StackNaming.parse(uuid: live.uuid), parsed.layer == .linear else {
+            throw SwcryptError(.wrongDevice, device: name, "not a passthrough mapping made by swcrypt (dm uuid '\(live.uuid)'); only those are reloaded")
+        }
+        var plan = try planPassthrough(name: name, devices: devices, readOnly: live.readOnly)
+        plan.stack = parsed.stack
+        plan.layers[0].uuid = live.uuid
+        guard let liveDevice = resolver.sysfs.blockDevice(major: live.major, minor: live.minor) else {
+            throw SwcryptError(.failure, device: name, "\(live.kernelName) is not in sysfs")
+        }
+        let targets = try devices.map { (p: String) throws(SwcryptError) -> BlockTarget in try resolver.resolve(p) }
+        let lost = resolver.sysfs.passthroughReloadLosses(live: liveDevice, devices: targets.map(\.device))
+        if !lost.isEmpty {
+            throw SwcryptError(.failure, device: name,
+                               "reload refused before touching anything: the new table over \(devices.joined(separator: ", ")) would drop inline-encryption capability the live mapping has (\(lost.joined(separator: "; "))); the kernel refuses such loads ('Inline encryption capabilities of new DM table were more restrictive than the old table's')")
+        }
+        return plan
+    }
+
+    /// Loads the plan's single table into the live mapping and swaps it in.
+    /// Devices must be unused except by this mapping itself.
+    @discardableResult
+    public func reload(_ plan: MapPlan) throws(SwcryptError) -> MappingInfo {
+        guard plan.layers.count == 1 else { throw SwcryptError(.failure, device: plan.name, "only single-layer mappings are reloaded") }
+        let live = try requireInfo(plan.name)
+        for dev in plan.layers[0].table.lines.flatMap(\.target.devices) {
+            var t = try resolveTableDevice(dev)
+            t.device.holders.removeAll { $0 == live.kernelName }
+            try resolver.requireUnused(t)
+        }
+        do {
+            try dm.reload(name: plan.name, table: plan.layers[0].table)
+            try dm.resume(name: plan.name)
+        } catch {
+            throw SwcryptError(dm: error)
+        }
+        return try requireInfo(plan.name)
+    }
+
     /// A raw table from a file: parsed, every device resolved and every line
     /// validated; keys must be keyring references.
     public func planTable(name: String, text: String, readOnly: Bool, allowInsecure: Bool) throws(SwcryptError) -> MapPlan {

@@ -194,12 +194,28 @@ struct MapPassthrough: ParsableCommand {
 
     @Argument var name: String
     @Argument(help: "Devices, concatenated in order.") var devices: [String]
+    @Flag(help: "Replace the table of the live passthrough mapping NAME (e.g. append a device). Refused, before anything is touched, when the new devices would take away inline-encryption capability the mapping has: the kernel refuses such reloads.")
+    var reload = false
     @OptionGroup var common: MapCommon
 
     func run() throws {
         MapOutput.debug(common.debug)
         let mapper = try Mapper.privileged()
-        try MapOutput.finish(try mapper.planPassthrough(name: name, devices: devices, readOnly: common.readOnly), mapper, common)
+        guard reload else {
+            try MapOutput.finish(try mapper.planPassthrough(name: name, devices: devices, readOnly: common.readOnly), mapper, common)
+            return
+        }
+        let plan = try mapper.planPassthroughReload(name: name, devices: devices)
+        if common.printTable {
+            print(plan.printable)
+            return
+        }
+        let info = try mapper.reload(plan)
+        if common.json {
+            try Output.json([MappingJSON(info)])
+        } else {
+            print("\(info.devicePath) (\(info.kernelName)) \(info.uuid): table reloaded")
+        }
     }
 }
 

@@ -193,6 +193,33 @@ final class InlineCryptoTests: XCTestCase {
         XCTAssertTrue(unknown.fallback.source.contains("config-9.9.9"))
     }
 
+    /// A passthrough mapping over sda (UFS-like) reloaded over sda+sdc (no
+    /// 4096-byte units) or sda+nvme0n1 (no hardware) would lose capability: the
+    /// kernel refuses that load, so swcrypt predicts it and says what is lost.
+    func testReloadLossPredictedFromFixtures() throws {
+        // The live mapping's profile, as dm registers it: sda's capability.
+        try disk("dm-0", major: 254, minor: 0, crypto: (["AES-256-XTS": "0x1200"], 64, 32, ["hw_wrapped_keys", "raw_keys"]))
+        let fs = sysfs
+        let live = try XCTUnwrap(fs.blockDevice(name: "dm-0"))
+        func dev(_ n: String) throws -> BlockDevice { try XCTUnwrap(fs.blockDevice(name: n)) }
+
+        XCTAssertEqual(fs.passthroughReloadLosses(live: live, devices: [try dev("sda")]), [])
+        // sdb: 4096 only (loses 512-byte units), no key-type files (wrapped keys unknown -> lost).
+        XCTAssertEqual(fs.passthroughReloadLosses(live: live, devices: [try dev("sda"), try dev("sdb")]),
+                       ["AES-256-XTS data units 512", "hardware-wrapped keys"])
+        XCTAssertEqual(fs.passthroughReloadLosses(live: live, devices: [try dev("sda"), try dev("sdc")]),
+                       ["AES-256-XTS data units 4096", "hardware-wrapped keys"])
+        // eMMC-like: 32-bit DUNs.
+        XCTAssertEqual(fs.passthroughReloadLosses(live: live, devices: [try dev("mmcblk0")]),
+                       ["AES-256-XTS data units 512", "DUN bits 64 -> 32", "hardware-wrapped keys"])
+        let none = fs.passthroughReloadLosses(live: live, devices: [try dev("sda"), try dev("nvme0n1")])
+        XCTAssertEqual(none.count, 1)
+        XCTAssertTrue(none[0].hasPrefix("all of it (AES-256-XTS data units 512,4096; max DUN bits 64"), none[0])
+        // A live mapping without a profile loses nothing, whatever comes.
+        let plain = try dev("nvme0n1")
+        XCTAssertEqual(fs.passthroughReloadLosses(live: plain, devices: [try dev("sdc")]), [])
+    }
+
     /// A self-built kernel installs no config file: the running kernel is the witness.
     func testFallbackFromRunningKernel() throws {
         try write("proc/kallsyms", "0000000000000000 T blk_crypto_evict_key\n0000000000000000 T blk_crypto_fallback_bio_prep\n0000000000000000 t xts_encrypt\t[xts]")

@@ -173,6 +173,17 @@ final class MapIntegrationTests: XCTestCase {
         let viaMap = try must(["bash", "-c", "head -c 4194304 /dev/mapper/it-pass | sha256sum"]).stdout
         let raw = try must(["bash", "-c", "head -c 4194304 \(a.path) | sha256sum"]).stdout
         XCTAssertEqual(viaMap.prefix(64), raw.prefix(64))
+        // Grown in place: the table reloaded with the second device appended;
+        // no inline-encryption profile here, so nothing can be lost.
+        let uuid = try must(["dmsetup", "info", "-c", "--noheadings", "-o", "uuid", "it-pass"]).stdout
+        let grown = try swcrypt("map", "passthrough", "it-pass", a.path, b.path, "--reload")
+        XCTAssertEqual(grown.status, 0, grown.stderr)
+        XCTAssertEqual(try table("it-pass").split(separator: "\n").count, 2)
+        XCTAssertEqual(try must(["blockdev", "--getsize64", "/dev/mapper/it-pass"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(32 << 20)")
+        XCTAssertEqual(try must(["dmsetup", "info", "-c", "--noheadings", "-o", "uuid", "it-pass"]).stdout, uuid)
+        XCTAssertEqual(try must(["bash", "-c", "head -c 4194304 /dev/mapper/it-pass | sha256sum"]).stdout.prefix(64), raw.prefix(64))
+        let missing = try swcrypt("map", "passthrough", "it-nothere", a.path, "--reload")
+        XCTAssertEqual(missing.status, 4, missing.stderr)
         XCTAssertEqual(try swcrypt("unmap", "it-pass").status, 0)
 
         r = try swcrypt("map", "passthrough", "it-pass2", a.path, b.path)
