@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/fs.h>
 
 unsigned long swcrypt_shim_BLKGETSIZE64(void) { return BLKGETSIZE64; }
@@ -11,3 +12,6 @@ unsigned long swcrypt_shim_BLKRRPART(void) { return BLKRRPART; }
 unsigned long swcrypt_shim_BLKFLSBUF(void) { return BLKFLSBUF; }
 
 int swcrypt_shim_O_DIRECT(void) { return O_DIRECT; }
+
+size_t swcrypt_shim_CMSG_SPACE(size_t length) { return CMSG_SPACE(length); }
+size_t swcrypt_shim_CMSG_LEN(size_t length) { return CMSG_LEN(length); }
