@@ -39,7 +39,7 @@ let package = Package(
         .systemLibrary(name: "CKeyutils", pkgConfig: "libkeyutils", providers: [.apt(["libkeyutils-dev"])]),
         // libdevmapper's log hook is C-variadic; this formats and forwards (see its header).
         .target(name: "CDeviceMapperShim", dependencies: ["CDeviceMapper"]),
-        // Only what Swift cannot import from C: ioctl request numbers built by macros.
+        // Only what Swift cannot import from C: ioctl request numbers and CMSG sizes built by macros.
         .target(name: "CSwcryptShim"),
 
         .target(name: "SwcryptCore"),

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/fs.h>
 #include <linux/fscrypt.h>
 
@@ -17,3 +18,6 @@ unsigned long swcrypt_shim_FS_IOC_ADD_ENCRYPTION_KEY(void) { return FS_IOC_ADD_E
 unsigned long swcrypt_shim_FS_IOC_REMOVE_ENCRYPTION_KEY(void) { return FS_IOC_REMOVE_ENCRYPTION_KEY; }
 
 int swcrypt_shim_O_DIRECT(void) { return O_DIRECT; }
+
+size_t swcrypt_shim_CMSG_SPACE(size_t length) { return CMSG_SPACE(length); }
+size_t swcrypt_shim_CMSG_LEN(size_t length) { return CMSG_LEN(length); }

@@ -122,4 +122,10 @@ public struct AuthenticatedCipher: Equatable, Hashable, Sendable {
         .init(cipher: CipherSpec(cipher: "aes", mode: "xts", ivGenerator: "random"), integrity: .hmac(.sha256)),
         .init(cipher: CipherSpec(cipher: "aes", mode: "xts", ivGenerator: "random"), integrity: .hmac(.sha512)),
     ]
+
+    /// What `map crypt` and `format` use without --cipher: aegis128-random/aead when
+    /// the kernel has aegis128, else aes-gcm-random/aead.
+    public static func defaultChoice(aegis128Available: Bool) -> AuthenticatedCipher {
+        aegis128Available ? common[0] : common[1]
+    }
 }

@@ -35,17 +35,44 @@ public struct KernelTargets: Sendable, Equatable {
         public static let highPriority = Capabilities(rawValue: 1 << 4)
     }
 
+    /// What a capability needs: the one version table (validation and `swcrypt check` read it).
+    public struct Requirement: Sendable {
+        public var capability: Capabilities
+        /// The device-mapper target ("crypt", "integrity").
+        public var target: String
+        public var minimum: TargetVersion
+        /// The Linux release that brought it, where it matters to the user.
+        public var linux: String?
+        /// Short name, as `swcrypt check` lists it.
+        public var name: String
+    }
+
+    public static let requirements: [Requirement] = [
+        Requirement(capability: .cryptOnMetadata, target: "crypt", minimum: TargetVersion(1, 27), linux: "6.11", name: "inline tags"),
+        Requirement(capability: .integrityKeySize, target: "crypt", minimum: TargetVersion(1, 28), linux: nil, name: "integrity_key_size"),
+        Requirement(capability: .noWorkqueue, target: "crypt", minimum: TargetVersion(1, 22), linux: nil, name: "no_read/write_workqueue"),
+        Requirement(capability: .highPriority, target: "crypt", minimum: TargetVersion(1, 26), linux: nil, name: "high_priority"),
+        Requirement(capability: .integrityInline, target: "integrity", minimum: TargetVersion(1, 12), linux: "6.11", name: "Inline mode"),
+    ]
+
     /// Derived from target versions, like cryptsetup's `_dm_set_crypt_compat`.
     public var capabilities: Capabilities {
         var c = Capabilities()
-        if let i = versions["integrity"], i >= TargetVersion(1, 12) { c.insert(.integrityInline) }
-        if let v = versions["crypt"] {
-            if v >= TargetVersion(1, 27) { c.insert(.cryptOnMetadata) }
-            if v >= TargetVersion(1, 28) { c.insert(.integrityKeySize) }
-            if v >= TargetVersion(1, 22) { c.insert(.noWorkqueue) }
-            if v >= TargetVersion(1, 26) { c.insert(.highPriority) }
+        for r in Self.requirements {
+            if let v = versions[r.target], v >= r.minimum { c.insert(r.capability) }
         }
         return c
+    }
+}
+
+extension TargetVersion {
+    /// The leading "major.minor[.patch]" of a version text: "6.12.95+deb12-amd64",
+    /// "2.8.1", "4.48.0". nil without at least major and minor.
+    public init?(parsing text: String) {
+        let head = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        let parts = head.split(separator: ".", omittingEmptySubsequences: false).prefix(3).map { Int($0) }
+        guard parts.count >= 2, let major = parts[0], let minor = parts[1] else { return nil }
+        self.init(major, minor, parts.count == 3 ? (parts[2] ?? 0) : 0)
     }
 }
 

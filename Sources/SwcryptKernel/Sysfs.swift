@@ -161,6 +161,13 @@ public struct Sysfs: Sendable {
         return Array(Set(names)).sorted()
     }
 
+    /// Whether /proc/misc lists a misc device (it lists "device-mapper" once dm_mod
+    /// is in the kernel, and anyone can read it); nil when unreadable.
+    public func miscDeviceRegistered(_ name: String) -> Bool? {
+        guard let text = Files.readText("\(procRoot)/misc") else { return nil }
+        return text.split(separator: "\n").contains { $0.split(separator: " ").last.map(String.init) == name }
+    }
+
     /// Mount points of the device or any of its partitions, and swap use.
     public func mounts(of device: BlockDevice) -> [String] {
         var numbers = [(device.major, device.minor)]

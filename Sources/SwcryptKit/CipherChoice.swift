@@ -6,7 +6,8 @@ public enum CipherChoice {
     /// Default and explicit choice; the default is aegis128-random/aead when the
     /// kernel has aegis128, else aes-gcm-random/aead.
     public static func choose(_ cipher: String?, _ integrity: String?, device: String) throws(SwcryptError) -> (CipherSpec, IntegrityAlgorithm?) {
-        let text = cipher ?? (CryptoProbe.probe(type: "aead", name: "aegis128") == .available ? "aegis128-random" : "aes-gcm-random")
+        let text = cipher ?? AuthenticatedCipher.defaultChoice(
+            aegis128Available: CryptoProbe.probe(type: "aead", name: "aegis128") == .available).cipher.cryptsetupName
         guard let spec = CipherSpec(cryptsetup: text) else {
             throw SwcryptError(.failure, device: device, "unknown cipher '\(text)' (want cipher-mode-iv, e.g. aes-gcm-random, aegis128-random, aes-xts-random)")
         }

@@ -58,13 +58,52 @@ enum Flag {
     static let pbkdfNoBenchmark: UInt32 = 1 << 1          // Flag.pbkdfNoBenchmark
 }
 
+/// libcryptsetup itself, not one device.
+public enum LUKSLibrary {
+    /// The version of the library loaded at run time, e.g. "2.8.8"; nil when it
+    /// could not be learnt. libcryptsetup has no version call (there is no
+    /// `crypt_get_version`); it states its version once per process, in a debug
+    /// line, when its crypto backend initialises: "Crypto backend (...) initialized
+    /// in cryptsetup library version 2.8.8." This provokes that line with a context
+    /// on no device (`crypt_init(NULL)` + `crypt_set_pbkdf_type(NULL)`, which touches
+    /// nothing) and reads the version from it. It must run before anything else in
+    /// the process uses libcryptsetup, or the line has already gone by (nil then).
+    public static let version: String? = {
+        _ = LUKSDevice.installLogHook
+        let mark = Diagnostics.shared.count
+        crypt_set_debug_level(CRYPT_DEBUG_ALL)
+        var handle: OpaquePointer?
+        if crypt_init(&handle, nil) == 0, let handle {
+            _ = crypt_set_pbkdf_type(handle, nil)
+            crypt_free(handle)
+        }
+        crypt_set_debug_level(CRYPT_DEBUG_NONE)
+        let marker = "cryptsetup library version "
+        for entry in Diagnostics.shared.entries(since: mark) where entry.source == "libcryptsetup" {
+            guard let range = entry.message.firstRange(of: marker) else { continue }
+            let rest = entry.message[range.upperBound...]
+            let version = rest.prefix { !$0.isWhitespace }
+            return String(version.hasSuffix(".") ? version.dropLast() : version)
+        }
+        return nil
+    }()
+
+    /// Whether the loaded library has `crypt_format_inline` (LUKS2 with inline HW
+    /// tags, libcryptsetup 2.8): looked up in the process's global symbol scope.
+    public static var hasInlineHWTags: Bool {
+        guard let program = dlopen(nil, RTLD_NOW) else { return false }
+        defer { dlclose(program) }
+        return dlsym(program, "crypt_format_inline") != nil
+    }
+}
+
 /// One `struct crypt_device *`, owned here and freed exactly once.
 public final class LUKSDevice {
     private var cd: OpaquePointer?
     public let device: String
 
     /// Routes libcryptsetup's log (all contexts) into the diagnostics sink, once.
-    private static let installLog: Void = {
+    static let installLogHook: Void = {
         crypt_set_log_callback(nil, { level, message, _ in
             guard let message else { return }
             var text = String(cString: message)
@@ -75,13 +114,13 @@ public final class LUKSDevice {
     }()
 
     public static func setDebug(_ on: Bool) {
-        _ = installLog
+        _ = installLogHook
         crypt_set_debug_level(on ? CRYPT_DEBUG_ALL : CRYPT_DEBUG_NONE)
     }
 
     /// A context on a block device (header and data on it).
     public init(path: String) throws(LUKSError) {
-        _ = Self.installLog
+        _ = Self.installLogHook
         device = path
         var handle: OpaquePointer?
         let rc = crypt_init(&handle, path)
@@ -91,7 +130,7 @@ public final class LUKSDevice {
 
     /// A context for an active mapping (made by swcrypt or cryptsetup).
     public init(activeName name: String) throws(LUKSError) {
-        _ = Self.installLog
+        _ = Self.installLogHook
         var handle: OpaquePointer?
         let rc = crypt_init_by_name(&handle, name)
         guard rc == 0, let handle else { throw Self.error("find mapping", name, rc) }

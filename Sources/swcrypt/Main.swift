@@ -13,6 +13,9 @@ struct Main {
         } catch let error as SwcryptError {
             Output.error(error.description)
             exit(error.code.rawValue)
+        } catch let code as ExitCode {
+            // A command that printed its result and only sets the status (check).
+            exit(code.rawValue)
         } catch {
             let code = Swcrypt.exitCode(for: error)
             if code == ArgumentParser.ExitCode.success {
@@ -34,11 +37,12 @@ struct Swcrypt: ParsableCommand {
         discussion: """
             EXIT CODES (as cryptsetup):
               0 success
-              1 wrong parameters or other error (including a refused confirmation)
+              1 wrong parameters or other error (including a refused confirmation);
+                check: at least one blocking finding
               2 no permission (not root) or bad passphrase
               3 out of memory
               4 wrong device: missing, not the kind needed, or a format the kernel cannot use
               5 device busy or exists: mounted, held by a mapping, opened exclusively elsewhere
             """,
-        subcommands: [IdNs.self, NvmeFormat.self, Format.self, Open.self, Close.self, Status.self, Dump.self, Map.self, Unmap.self, Ls.self, TestDev.self, InlineCrypto.self])
+        subcommands: [Check.self, IdNs.self, NvmeFormat.self, Format.self, Open.self, Close.self, Status.self, Dump.self, Map.self, Unmap.self, Ls.self, TestDev.self, InlineCrypto.self])
 }

@@ -24,4 +24,16 @@ int swcrypt_shim_O_DIRECT(void);
  * No shim functions are needed for it.
  */
 #include <linux/loop.h>
+
+/*
+ * AF_ALG (swcrypt check's AEAD benchmark): <linux/if_alg.h> gives ALG_SET_KEY,
+ * ALG_SET_IV, ALG_SET_OP, ALG_SET_AEAD_ASSOCLEN, ALG_SET_AEAD_AUTHSIZE and
+ * ALG_OP_ENCRYPT as plain integer macros Swift imports by itself. The control-
+ * message helpers CMSG_SPACE and CMSG_LEN are function-like macros, so they are
+ * here; they can go once Swift imports them.
+ */
+#include <stddef.h>
+#include <linux/if_alg.h>
+size_t swcrypt_shim_CMSG_SPACE(size_t length);
+size_t swcrypt_shim_CMSG_LEN(size_t length);
 #endif

@@ -1,0 +1,872 @@
+/// `swcrypt check`: "will this work here, and if not, why" — before anything is
+/// written. SwcryptKit gathers the facts (uname, /sys/module, modules lists,
+/// device-mapper versions, AF_ALG probes and a benchmark, libcryptsetup's version,
+/// sysfs and Identify Namespace for a device); this file turns them into findings,
+/// each ok / warning / blocking with one line of advice. Pure, so every rule is
+/// unit-tested with fixture facts.
+///
+/// What "blocking" means: something swcrypt's main job needs cannot work here as
+/// things stand (no device-mapper, no crypt target, no tags in device metadata on
+/// this kernel, a device whose metadata is taken by protection information, a
+/// device in use). "warning": it works, but with a limitation, or check could not
+/// tell. `swcrypt check` exits 1 when any finding is blocking.
+
+public enum CheckStatus: String, Codable, Sendable, CaseIterable {
+    case ok, warning, blocking
+}
+
+public enum CheckArea: String, Codable, Sendable, CaseIterable {
+    case kernel
+    case deviceMapper = "device-mapper"
+    case crypto
+    case libcryptsetup
+    case device
+}
+
+/// One answer: what was looked at (`item`, a stable key), how it stands, the
+/// sentence saying so (`detail`, printed as is) and what to do (`advice`).
+public struct Finding: Equatable, Sendable, Codable {
+    public var area: CheckArea
+    public var item: String
+    public var status: CheckStatus
+    public var detail: String
+    public var advice: String?
+
+    public init(_ area: CheckArea, _ item: String, _ status: CheckStatus, _ detail: String, advice: String? = nil) {
+        self.area = area
+        self.item = item
+        self.status = status
+        self.detail = detail
+        self.advice = advice
+    }
+
+    /// `  ok        crypt target 1.28.0: inline tags, ...`; the advice follows after "; ".
+    public var humanLine: String {
+        let label = status.rawValue + String(repeating: " ", count: max(1, 10 - status.rawValue.count))
+        return "  " + label + detail + (advice.map { "; " + $0 } ?? "")
+    }
+
+    enum CodingKeys: String, CodingKey { case area, item, status, detail, advice }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(area, forKey: .area)
+        try c.encode(item, forKey: .item)
+        try c.encode(status, forKey: .status)
+        try c.encode(detail, forKey: .detail)
+        try c.encode(advice, forKey: .advice) // null, not omitted
+    }
+}
+
+// MARK: - Facts
+
+/// Whether the kernel crypto API can instantiate an algorithm (an AF_ALG bind).
+public enum CryptoAvailability: Equatable, Sendable {
+    case available
+    /// The kernel has no such algorithm (ENOENT).
+    case missing
+    /// AF_ALG (CONFIG_CRYPTO_USER_API_AEAD/SKCIPHER) is not there: cannot tell.
+    case unknown(String)
+}
+
+/// A kernel module swcrypt needs, as found before check loaded anything.
+public struct ModuleFact: Equatable, Sendable {
+    public enum State: String, Codable, Sendable {
+        /// /sys/module/NAME with an initstate.
+        case loaded
+        /// In modules.builtin, or /sys/module/NAME without an initstate.
+        case builtIn = "built-in"
+        /// Listed in modules.dep: modprobe can load it.
+        case loadable
+        /// Not loaded, not built in, not in modules.dep.
+        case missing
+        /// Not loaded, and there are no module lists to tell built-in from missing.
+        case unknown
+    }
+
+    public var name: String
+    public var state: State
+    /// Not loaded before, loaded by check (dm_crypt, dm_integrity: target versions are
+    /// only listed once the module is loaded).
+    public var loadedByCheck: Bool
+
+    public init(name: String, state: State, loadedByCheck: Bool = false) {
+        self.name = name
+        self.state = state
+        self.loadedByCheck = loadedByCheck
+    }
+
+    /// The modules `check` inspects and the kernel options that build them.
+    public static let inspected: [(name: String, config: String)] = [
+        ("dm_mod", "CONFIG_BLK_DEV_DM"),
+        ("dm_crypt", "CONFIG_DM_CRYPT"),
+        ("dm_integrity", "CONFIG_DM_INTEGRITY"),
+        ("aegis128", "CONFIG_CRYPTO_AEGIS128"),
+        ("gcm", "CONFIG_CRYPTO_GCM"),
+        ("chacha20poly1305", "CONFIG_CRYPTO_CHACHA20POLY1305"),
+        ("authenc", "CONFIG_CRYPTO_AUTHENC"),
+    ]
+
+    /// Modules check loads itself (as cryptsetup does) to read target versions.
+    public static let loadedForVersions = ["dm_crypt", "dm_integrity"]
+}
+
+public struct DeviceMapperFacts: Equatable, Sendable {
+    public enum Access: Equatable, Sendable {
+        case queried(driver: String, targets: KernelTargets)
+        /// The version ioctls need root.
+        case notRoot
+        /// No device-mapper, or it did not answer.
+        case unavailable(String)
+    }
+
+    public var access: Access
+    public init(_ access: Access) { self.access = access }
+
+    public var targets: KernelTargets? {
+        if case .queried(_, let t) = access { return t }
+        return nil
+    }
+}
+
+/// One AEAD swcrypt offers, as the crypto API sees it.
+public struct AEADFact: Equatable, Sendable {
+    public var cipher: AuthenticatedCipher
+    /// The crypto API name dm-crypt allocates (`KernelCipher.algorithm`).
+    public var algorithm: String
+    public var availability: CryptoAvailability
+    /// Listed in /proc/crypto (instantiated already): evidence when AF_ALG is missing.
+    public var listedInProcCrypto: Bool
+    /// MiB/s encrypting 4 KiB sectors through AF_ALG.
+    public var mibPerSecond: Double?
+    public var benchmarkProblem: String?
+
+    public init(cipher: AuthenticatedCipher, algorithm: String, availability: CryptoAvailability,
+                listedInProcCrypto: Bool = false, mibPerSecond: Double? = nil, benchmarkProblem: String? = nil) {
+        self.cipher = cipher
+        self.algorithm = algorithm
+        self.availability = availability
+        self.listedInProcCrypto = listedInProcCrypto
+        self.mibPerSecond = mibPerSecond
+        self.benchmarkProblem = benchmarkProblem
+    }
+}
+
+/// The device named on the command line, as sysfs (and Identify Namespace) show it.
+public struct PreflightDevice: Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        case nvmeNamespace = "nvme-namespace", partition, loop, deviceMapper = "dm", other
+    }
+
+    public var path: String
+    /// The kernel name ("nvme0n1").
+    public var name: String
+    public var kind: Kind
+    /// "NVMe namespace 1", "partition 1 of nvme0n1", "a loop device".
+    public var kindDescription: String
+    public var logicalBlockSize: Int
+    public var physicalBlockSize: Int
+    public var sizeBytes: UInt64
+    /// nil: sysfs has no metadata_bytes (Linux < 6.9).
+    public var metadataBytes: Int?
+    public var integrityFormat: String
+    public var integrityTagSize: Int
+    public var holders: [String]
+    public var mounts: [String]
+    /// For an NVMe namespace whose Identify Namespace worked.
+    public var namespace: NamespaceReport?
+    /// Why there is no namespace report for an NVMe namespace.
+    public var namespaceProblem: String?
+
+    public init(path: String, name: String, kind: Kind, kindDescription: String, logicalBlockSize: Int,
+                physicalBlockSize: Int, sizeBytes: UInt64, metadataBytes: Int?, integrityFormat: String,
+                integrityTagSize: Int = 0, holders: [String] = [], mounts: [String] = [],
+                namespace: NamespaceReport? = nil, namespaceProblem: String? = nil) {
+        self.path = path
+        self.name = name
+        self.kind = kind
+        self.kindDescription = kindDescription
+        self.logicalBlockSize = logicalBlockSize
+        self.physicalBlockSize = physicalBlockSize
+        self.sizeBytes = sizeBytes
+        self.metadataBytes = metadataBytes
+        self.integrityFormat = integrityFormat
+        self.integrityTagSize = integrityTagSize
+        self.holders = holders
+        self.mounts = mounts
+        self.namespace = namespace
+        self.namespaceProblem = namespaceProblem
+    }
+
+    /// The same facts validation uses (free tag bytes, protection information).
+    public var facts: DeviceFacts {
+        DeviceFacts(path: path, logicalBlockSize: logicalBlockSize, sizeBytes: sizeBytes,
+                    metadataBytes: metadataBytes ?? 0, integrityFormat: integrityFormat,
+                    integrityTagSize: integrityTagSize)
+    }
+}
+
+public struct PreflightFacts: Equatable, Sendable {
+    /// `uname -r`.
+    public var kernelRelease: String
+    public var isRoot: Bool
+    /// Where the module lists are read ("/lib/modules/<release>"), for messages.
+    public var modulesDirectory: String
+    public var modules: [ModuleFact]
+    public var deviceMapper: DeviceMapperFacts
+    public var aeads: [AEADFact]
+    /// The loaded libcryptsetup's version ("2.8.8"), nil when it did not say.
+    public var cryptsetupVersion: String?
+    /// The loaded libcryptsetup has `crypt_format_inline` (LUKS2 inline HW tags, 2.8).
+    public var cryptsetupHasInlineTags: Bool
+    public var device: PreflightDevice?
+
+    public init(kernelRelease: String, isRoot: Bool, modulesDirectory: String, modules: [ModuleFact],
+                deviceMapper: DeviceMapperFacts, aeads: [AEADFact], cryptsetupVersion: String?,
+                cryptsetupHasInlineTags: Bool, device: PreflightDevice? = nil) {
+        self.kernelRelease = kernelRelease
+        self.isRoot = isRoot
+        self.modulesDirectory = modulesDirectory
+        self.modules = modules
+        self.deviceMapper = deviceMapper
+        self.aeads = aeads
+        self.cryptsetupVersion = cryptsetupVersion
+        self.cryptsetupHasInlineTags = cryptsetupHasInlineTags
+        self.device = device
+    }
+
+    /// Whether the kernel has aegis128 (what the default cipher depends on).
+    public var aegis128Available: Bool {
+        aeads.contains { $0.algorithm == "aegis128" && $0.availability == .available }
+    }
+
+    /// "libcryptsetup 2.8.8", or without a version when the library did not say.
+    public var cryptsetupName: String {
+        "libcryptsetup " + (cryptsetupVersion ?? "(version not reported)")
+    }
+}
+
+/// /proc/crypto's algorithm names ("name : gcm(aes)").
+public enum ProcCrypto {
+    public static func names(_ text: String) -> Set<String> {
+        var names = Set<String>()
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingSpaces == "name" else { continue }
+            names.insert(parts[1].trimmingSpaces)
+        }
+        return names
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+// MARK: - Rules
+
+public enum PreflightRules {
+    /// Linux release of dm-crypt inline tags and dm-integrity Inline mode.
+    static let inlineLinux = TargetVersion(6, 11)
+
+    public static func findings(_ f: PreflightFacts) -> [Finding] {
+        kernel(f) + deviceMapper(f) + crypto(f) + libcryptsetup(f) + (f.device.map { device($0, f) } ?? [])
+    }
+
+    // MARK: kernel
+
+    static func kernel(_ f: PreflightFacts) -> [Finding] {
+        var out = [Finding]()
+        let inlineCaps: KernelTargets.Capabilities = [.cryptOnMetadata, .integrityInline]
+        if let v = TargetVersion(parsing: f.kernelRelease) {
+            let linux = "Linux \(v.major).\(v.minor) (\(f.kernelRelease))"
+            if v >= inlineLinux {
+                out.append(Finding(.kernel, "release", .ok, "\(linux): new enough for tags in device metadata (6.11)"))
+            } else if let t = f.deviceMapper.targets, t.capabilities.isSuperset(of: inlineCaps) {
+                out.append(Finding(.kernel, "release", .ok, "\(linux): older than 6.11, but its targets have inline tags (backported)"))
+            } else {
+                out.append(Finding(.kernel, "release", .warning,
+                                   "\(linux): older than 6.11, which brought dm-crypt inline tags and dm-integrity Inline mode",
+                                   advice: "use Linux 6.11 or later to keep tags in device metadata; dm-integrity journal and direct modes work on this kernel"))
+            }
+        } else {
+            out.append(Finding(.kernel, "release", .warning, "kernel release '\(f.kernelRelease)' is not major.minor...",
+                               advice: "the target versions below decide what works"))
+        }
+        for m in f.modules { out.append(module(m, f)) }
+        return out
+    }
+
+    static func module(_ m: ModuleFact, _ f: PreflightFacts) -> Finding {
+        let config = ModuleFact.inspected.first { $0.name == m.name }?.config
+        let item = "module \(m.name)"
+        let isDM = m.name.hasPrefix("dm_")
+        switch m.state {
+        case .loaded:
+            return Finding(.kernel, item, .ok, "module \(m.name): loaded")
+        case .builtIn:
+            return Finding(.kernel, item, .ok, "module \(m.name): built in")
+        case .loadable:
+            if m.loadedByCheck {
+                return Finding(.kernel, item, .ok, "module \(m.name): loadable (modules.dep); check loaded it to list its target version, as cryptsetup does")
+            }
+            return Finding(.kernel, item, .ok, "module \(m.name): loadable (modules.dep); " + (isDM ? "swcrypt loads it when it maps" : "the crypto API loads it on first use"))
+        case .missing, .unknown:
+            // The module lists can be absent or incomplete: what the kernel shows wins.
+            if let evidence = presence(of: m.name, f) {
+                return Finding(.kernel, item, .ok, "module \(m.name): not found as a module, but \(evidence) (built in)")
+            }
+            let build = config.map { "a kernel with \($0)" } ?? "a kernel that has it"
+            if m.state == .unknown {
+                return Finding(.kernel, item, .warning,
+                               "module \(m.name): not loaded, and \(f.modulesDirectory) has no modules.builtin or modules.dep to tell built in from missing",
+                               advice: "install the running kernel's modules, or use \(build)")
+            }
+            return Finding(.kernel, item, isDM ? .blocking : .warning,
+                           "module \(m.name): not built for this kernel (not in /sys/module, modules.builtin or modules.dep)",
+                           advice: isDM ? "use \(build)" : "use \(build), or a cipher the kernel has")
+        }
+    }
+
+    /// Evidence, other than the module lists, that the kernel has what a module provides.
+    static func presence(of module: String, _ f: PreflightFacts) -> String? {
+        switch module {
+        case "dm_mod":
+            if case .queried = f.deviceMapper.access { return "device-mapper answers" }
+        case "dm_crypt", "dm_integrity":
+            let target = String(module.dropFirst(3))
+            if f.deviceMapper.targets?[target] != nil { return "the kernel has the \(target) target" }
+        default:
+            let provided = f.aeads.filter { provides(module, $0.algorithm) && $0.availability == .available }
+            if let first = provided.first { return "the crypto API has \(first.algorithm)" }
+        }
+        return nil
+    }
+
+    /// Which crypto module an algorithm's template comes from.
+    static func provides(_ module: String, _ algorithm: String) -> Bool {
+        switch module {
+        case "aegis128": return algorithm == "aegis128"
+        case "gcm": return algorithm.hasPrefix("gcm(")
+        case "chacha20poly1305": return algorithm.hasPrefix("rfc7539(")
+        case "authenc": return algorithm.hasPrefix("authenc(")
+        default: return false
+        }
+    }
+
+    // MARK: device-mapper
+
+    static func deviceMapper(_ f: PreflightFacts) -> [Finding] {
+        switch f.deviceMapper.access {
+        case .notRoot:
+            return [Finding(.deviceMapper, "access", .warning,
+                            "not root: device-mapper versions unknown (the version ioctls need root)",
+                            advice: "run `sudo swcrypt check` to list the driver and target versions")]
+        case .unavailable(let reason):
+            return [Finding(.deviceMapper, "driver", .blocking, "no device-mapper: \(reason)",
+                            advice: "use a kernel with CONFIG_BLK_DEV_DM, CONFIG_DM_CRYPT and CONFIG_DM_INTEGRITY; swcrypt maps every volume through device-mapper")]
+        case .queried(let driver, let targets):
+            var out = [Finding(.deviceMapper, "driver", .ok, "device-mapper driver \(driver)")]
+            let caps = targets.capabilities
+            for (target, module) in [("crypt", "dm_crypt"), ("integrity", "dm_integrity")] {
+                let requirements = KernelTargets.requirements.filter { $0.target == target }
+                guard let version = targets[target] else {
+                    out.append(Finding(.deviceMapper, "\(target) target", .blocking,
+                                       "no \(target) target: \(module) is not loaded and could not be",
+                                       advice: "modprobe \(module), or use a kernel with \(ModuleFact.inspected.first { $0.name == module }!.config)"))
+                    continue
+                }
+                let have = requirements.filter { caps.contains($0.capability) }.map(\.name)
+                out.append(Finding(.deviceMapper, "\(target) target", .ok,
+                                   "\(target) target \(version): " + (have.isEmpty ? "none of " + requirements.map(\.name).joined(separator: ", ") : have.joined(separator: ", "))))
+                for r in requirements where !caps.contains(r.capability) {
+                    let needs = "needs \(target) >= \(r.minimum.major).\(r.minimum.minor)" + (r.linux.map { ", Linux \($0)" } ?? "")
+                    let (status, advice) = missing(r)
+                    out.append(Finding(.deviceMapper, r.name, status, "\(r.name): not in \(target) target \(version) (\(needs))", advice: advice))
+                }
+            }
+            return out
+        }
+    }
+
+    /// How much a missing capability matters, and what to do about it.
+    static func missing(_ r: KernelTargets.Requirement) -> (CheckStatus, String) {
+        switch r.capability {
+        case .cryptOnMetadata:
+            return (.blocking, "use Linux 6.11 or later to keep tags in NVMe metadata; until then swcrypt format uses dm-integrity (journal: every write twice)")
+        case .integrityInline:
+            return (.blocking, "use Linux 6.11 or later for `map integrity --mode I`; journal, direct and bitmap modes work")
+        case .integrityKeySize:
+            return (.warning, "tables with integrity_key_size: are refused; HMAC keys are then the digest size")
+        case .noWorkqueue:
+            return (.warning, "map crypt --no-read-workqueue/--no-write-workqueue are refused")
+        case .highPriority:
+            return (.warning, "map crypt --high-priority is refused")
+        default:
+            return (.warning, "a newer kernel has it")
+        }
+    }
+
+    // MARK: crypto
+
+    static func crypto(_ f: PreflightFacts) -> [Finding] {
+        var out = [Finding]()
+        let unknown = f.aeads.compactMap { a -> String? in
+            if case .unknown(let why) = a.availability { return why }
+            return nil
+        }
+        if !f.aeads.isEmpty && unknown.count == f.aeads.count {
+            out.append(Finding(.crypto, "AF_ALG", .warning,
+                               "cannot probe AEADs from user space: \(unknown[0])",
+                               advice: "enable CONFIG_CRYPTO_USER_API_AEAD so swcrypt checks ciphers before use; without it a missing cipher shows only when the table load fails"))
+            for a in f.aeads where a.listedInProcCrypto {
+                out.append(Finding(.crypto, a.cipher.name, .ok, "\(a.cipher.name) (\(a.algorithm)): in /proc/crypto; not benchmarked (no AF_ALG)"))
+            }
+            return out
+        }
+        for a in f.aeads {
+            let label = "\(a.cipher.name) (\(a.algorithm))"
+            switch a.availability {
+            case .available:
+                if let mibs = a.mibPerSecond {
+                    out.append(Finding(.crypto, a.cipher.name, .ok, "\(label): usable, \(String(format1: mibs)) MiB/s encrypting 4 KiB sectors (AF_ALG, one thread)"))
+                } else {
+                    out.append(Finding(.crypto, a.cipher.name, .ok, "\(label): usable; benchmark failed: \(a.benchmarkProblem ?? "no figure")"))
+                }
+            case .missing:
+                let configs = ModuleFact.inspected.filter { provides($0.name, a.algorithm) }.map(\.config)
+                let enable = configs.isEmpty ? "its crypto modules" : configs.joined(separator: ", ")
+                out.append(Finding(.crypto, a.cipher.name, .warning, "\(label): the kernel has no such AEAD (AF_ALG: ENOENT)",
+                                   advice: "enable \(enable), or use another cipher"))
+            case .unknown(let why):
+                out.append(Finding(.crypto, a.cipher.name, .warning, "\(label): cannot tell: \(why)",
+                                   advice: "the table load will tell; or enable CONFIG_CRYPTO_USER_API_AEAD"))
+            }
+        }
+        if !f.aeads.isEmpty && f.aeads.allSatisfy({ $0.availability == .missing }) {
+            out.append(Finding(.crypto, "AEADs", .blocking, "none of the authenticated ciphers swcrypt offers is in this kernel",
+                               advice: "use a kernel with CONFIG_CRYPTO_AEGIS128 or CONFIG_CRYPTO_GCM"))
+        } else if f.aeads.contains(where: { $0.availability == .available }) {
+            let d = AuthenticatedCipher.defaultChoice(aegis128Available: f.aegis128Available)
+            out.append(Finding(.crypto, "default cipher", .ok, "default cipher for map crypt and format: \(d.name) (\(d.metadataBytes) metadata bytes per sector)"))
+        }
+        return out
+    }
+
+    // MARK: libcryptsetup
+
+    static func libcryptsetup(_ f: PreflightFacts) -> [Finding] {
+        if f.cryptsetupHasInlineTags {
+            return [Finding(.libcryptsetup, "version", .ok, "\(f.cryptsetupName): LUKS2 with inline HW tags (crypt_format_inline, 2.8 or later)")]
+        }
+        return [Finding(.libcryptsetup, "version", .warning, "\(f.cryptsetupName): no LUKS2 inline HW tags (no crypt_format_inline; needs 2.8)",
+                        advice: "format and open of inline volumes fail; use libcryptsetup 2.8 or later (Scripts/setup builds it); map commands are unaffected")]
+    }
+
+    // MARK: device
+
+    static func device(_ d: PreflightDevice, _ f: PreflightFacts) -> [Finding] {
+        var out = [Finding]()
+        let facts = d.facts
+        let chosen = AuthenticatedCipher.defaultChoice(aegis128Available: f.aegis128Available)
+        let reformat = d.namespace?.smallestFormat(holding: chosen)
+        let smallestTag = AuthenticatedCipher.common.map(\.metadataBytes).min() ?? 0
+
+        out.append(Finding(.device, "type", .ok, "\(d.path): \(d.kindDescription) (\(d.name))"))
+        out.append(Finding(.device, "block size", .ok, "logical block \(d.logicalBlockSize) bytes, physical \(d.physicalBlockSize)"))
+
+        // Size.
+        let size = "\(formatMiB(d.sizeBytes)) (\(d.sizeBytes) bytes)"
+        if d.sizeBytes == 0 {
+            out.append(Finding(.device, "size", .blocking, "capacity 0: the kernel cannot use the device as formatted",
+                               advice: d.kind == .nvmeNamespace ? "reformat to a format with separate metadata (swcrypt id-ns lists them)" : "check the device"))
+        } else if d.sizeBytes % 4096 == 0 {
+            out.append(Finding(.device, "size", .ok, "size \(size), a multiple of 4096"))
+        } else {
+            out.append(Finding(.device, "size", .warning, "size \(size), not a multiple of 4096: no 4096-byte encryption sectors",
+                               advice: "use --sector-size 512, or a partition whose size is a multiple of 4096"))
+        }
+
+        // Metadata.
+        let geometry = "\(d.logicalBlockSize)+\(d.metadataBytes.map(String.init) ?? "?")"
+        let shown = d.metadataBytes == nil ? " (sysfs has no metadata_bytes: Linux < 6.9 or no CONFIG_BLK_DEV_INTEGRITY)" : ""
+        if facts.hasProtectionInformation {
+            out.append(Finding(.device, "metadata", .blocking,
+                               "\(geometry): the metadata is taken by protection information (\(d.integrityFormat)); no room for tags",
+                               advice: reformat.map { "reformat without PI: swcrypt nvme-format \(d.path) --lbaf \($0.index) (\($0.geometry))" }
+                                ?? "use a device or format without protection information"))
+        } else if facts.freeTagBytes >= smallestTag {
+            let how = d.integrityFormat == "nop" ? "profile nop" : "a dm-integrity layer beneath (\(d.integrityFormat))"
+            out.append(Finding(.device, "metadata", .ok, "\(geometry): \(facts.freeTagBytes) metadata bytes per sector free for tags (\(how))"))
+        } else if facts.freeTagBytes > 0 {
+            out.append(Finding(.device, "metadata", .warning,
+                               "\(geometry): \(facts.freeTagBytes) metadata bytes per sector (profile \(d.integrityFormat)), too few for any tag (the smallest needs \(smallestTag))",
+                               advice: reformat.map { "swcrypt format \(d.path) --nvme-lbaf auto reformats to \($0.geometry) (lbaf \($0.index)); otherwise format uses dm-integrity (journal)" }
+                                ?? "swcrypt format uses dm-integrity beneath (journal: every write twice)"))
+        } else {
+            let what = (d.metadataBytes ?? 0) > 0
+                ? "\(geometry): profile \(d.integrityFormat), metadata not free for tags"
+                : "\(geometry): no per-sector metadata (profile \(d.integrityFormat))\(shown)"
+            out.append(Finding(.device, "metadata", .warning, what,
+                               advice: reformat.map { "swcrypt format \(d.path) --nvme-lbaf auto reformats to \($0.geometry) (lbaf \($0.index)) for inline tags; otherwise format uses dm-integrity (journal: every write twice)" }
+                                ?? "swcrypt format uses dm-integrity beneath (journal: every write twice); drives with metadata formats avoid that"))
+        }
+
+        // Which tags fit, and whether the kernel has their ciphers.
+        if !facts.hasProtectionInformation && facts.freeTagBytes >= smallestTag {
+            let fitting = AuthenticatedCipher.common.filter { $0.metadataBytes <= facts.freeTagBytes }
+            let tooBig = AuthenticatedCipher.common.filter { $0.metadataBytes > facts.freeTagBytes }
+            func missing(_ c: AuthenticatedCipher) -> Bool {
+                f.aeads.contains { $0.cipher == c && $0.availability == .missing }
+            }
+            var text = "fits " + fitting.map { "\($0.name) (\($0.metadataBytes) B\(missing($0) ? ", not in this kernel" : ""))" }.joined(separator: ", ")
+            if !tooBig.isEmpty { text += "; too big: " + tooBig.map { "\($0.name) (\($0.metadataBytes) B)" }.joined(separator: ", ") }
+            if fitting.allSatisfy(missing) {
+                out.append(Finding(.device, "tags", .blocking, text + "; none of the fitting ciphers is in this kernel",
+                                   advice: "enable CONFIG_CRYPTO_AEGIS128 or CONFIG_CRYPTO_GCM"))
+            } else {
+                out.append(Finding(.device, "tags", .ok, text))
+            }
+        }
+
+        // In use.
+        var uses = [String]()
+        if !d.mounts.isEmpty { uses.append("mounted: " + d.mounts.joined(separator: ", ")) }
+        if !d.holders.isEmpty { uses.append("held by " + d.holders.joined(separator: ", ")) }
+        if uses.isEmpty {
+            out.append(Finding(.device, "in use", .ok, "not mounted, no holders"))
+        } else {
+            out.append(Finding(.device, "in use", .blocking, "in use: " + uses.joined(separator: "; "),
+                               advice: "unmount it and close its mappings first; swcrypt writes nothing to a device in use (exit 5)"))
+        }
+
+        // An NVMe namespace: the formats it could be reformatted to (id-ns's data).
+        if d.kind == .nvmeNamespace {
+            if let ns = d.namespace {
+                let inUse = ns.identify.inUse?.geometry
+                for fit in ns.fits {
+                    let list = fit.ciphers.isEmpty ? "fits none"
+                        : "fits " + fit.ciphers.map { "\($0.name) (\($0.metadataBytes) B)" }.joined(separator: ", ")
+                    let mark = fit.lbaf.geometry == inUse ? ", in use" : ""
+                    out.append(Finding(.device, "lbaf \(fit.lbaf.index)", .ok, "LBA format \(fit.lbaf.geometry) (lbaf \(fit.lbaf.index)\(mark)): \(list)"))
+                }
+                if ns.fits.isEmpty {
+                    out.append(Finding(.device, "lba formats", .ok, "no LBA format of this namespace has metadata"))
+                }
+            } else {
+                out.append(Finding(.device, "lba formats", .warning, "LBA formats unknown: \(d.namespaceProblem ?? "identify namespace failed")",
+                                   advice: f.isRoot ? "swcrypt id-ns \(d.path) shows the error" : "run as root (Identify Namespace needs it)"))
+            }
+        }
+
+        if let plan = formatPlan(d, f, chosen: chosen, reformat: reformat) { out.append(plan) }
+        return out
+    }
+
+    /// What `swcrypt format DEV` would build here, and whether this kernel can.
+    static func formatPlan(_ d: PreflightDevice, _ f: PreflightFacts, chosen: AuthenticatedCipher,
+                           reformat: LBAFormat?) -> Finding? {
+        let facts = d.facts
+        guard !facts.hasProtectionInformation, d.sizeBytes > 0 else { return nil }
+        let caps = f.deviceMapper.targets?.capabilities
+        let unknownWhy: String
+        switch f.deviceMapper.access {
+        case .notRoot: unknownWhy = "not root: target versions unknown"
+        case .unavailable: unknownWhy = "no device-mapper"
+        case .queried: unknownWhy = ""
+        }
+
+        if facts.freeTagBytes >= chosen.metadataBytes {
+            let plan = "swcrypt format would write LUKS2 with inline HW tags: \(chosen.name), \(chosen.metadataBytes) of \(facts.freeTagBytes) metadata bytes, no journal"
+            if !f.cryptsetupHasInlineTags {
+                return Finding(.device, "format plan", .blocking, plan + ", but \(f.cryptsetupName) has no inline HW tags",
+                               advice: "use libcryptsetup 2.8 or later")
+            }
+            guard let caps else {
+                let status: CheckStatus = f.deviceMapper.access == .notRoot ? .warning : .blocking
+                return Finding(.device, "format plan", status, plan + "; needs dm-crypt >= 1.27 (\(unknownWhy))",
+                               advice: status == .warning ? "run as root to confirm" : "use a kernel with device-mapper (Linux 6.11 or later)")
+            }
+            if !caps.contains(.cryptOnMetadata) {
+                return Finding(.device, "format plan", .blocking, plan + ", but this dm-crypt has no inline tags",
+                               advice: "use Linux 6.11 or later")
+            }
+            return Finding(.device, "format plan", .ok, plan)
+        }
+
+        let plan = "swcrypt format would write LUKS2 over dm-integrity (journal: every write twice), \(chosen.name)"
+        let advice = reformat.map {
+            "or `swcrypt format \(d.path) --nvme-lbaf auto`: reformats to \($0.geometry) (lbaf \($0.index)) first and keeps the tags inline"
+        }
+        guard let targets = f.deviceMapper.targets else {
+            let status: CheckStatus = f.deviceMapper.access == .notRoot ? .warning : .blocking
+            return Finding(.device, "format plan", status, plan + "; needs the integrity target (\(unknownWhy))",
+                           advice: status == .warning ? "run as root to confirm" : "use a kernel with device-mapper and CONFIG_DM_INTEGRITY")
+        }
+        if targets["integrity"] == nil {
+            return Finding(.device, "format plan", .blocking, plan + ", but the kernel has no integrity target",
+                           advice: "use a kernel with CONFIG_DM_INTEGRITY")
+        }
+        return Finding(.device, "format plan", .ok, plan, advice: advice)
+    }
+}
+
+// MARK: - Report
+
+public struct CheckReport: Equatable, Sendable {
+    public var facts: PreflightFacts
+    public var findings: [Finding]
+
+    public init(facts: PreflightFacts) {
+        self.facts = facts
+        self.findings = PreflightRules.findings(facts)
+    }
+
+    public func count(_ status: CheckStatus) -> Int { findings.filter { $0.status == status }.count }
+
+    public var hasBlocking: Bool { findings.contains { $0.status == .blocking } }
+
+    /// 0 when nothing is blocking, 1 otherwise.
+    public var exitStatus: ExitStatus { hasBlocking ? .failure : .success }
+
+    public func findings(in area: CheckArea) -> [Finding] { findings.filter { $0.area == area } }
+
+    /// Grouped by area, one line per finding, then a summary line.
+    public var humanLines: [String] {
+        var lines = [String]()
+        for area in CheckArea.allCases {
+            let group = findings(in: area)
+            guard !group.isEmpty else { continue }
+            lines.append(area == .device ? "device \(facts.device?.path ?? "")" : area.rawValue)
+            lines += group.map(\.humanLine)
+        }
+        lines.append("")
+        let verdict = hasBlocking ? "blocked: see the blocking lines" : "nothing blocking"
+        lines.append("summary: \(count(.ok)) ok, \(count(.warning)) warning, \(count(.blocking)) blocking; \(verdict)")
+        return lines
+    }
+}
+
+/// The `--json` shape of check (snake_case, stable): findings, summary counts and
+/// the facts they were derived from.
+public struct CheckReportJSON: Codable, Equatable, Sendable {
+    public struct Summary: Codable, Equatable, Sendable {
+        public var ok: Int
+        public var warning: Int
+        public var blocking: Int
+    }
+
+    public struct Module: Codable, Equatable, Sendable {
+        public var name: String
+        public var state: ModuleFact.State
+        public var loadedByCheck: Bool
+        enum CodingKeys: String, CodingKey {
+            case name, state
+            case loadedByCheck = "loaded_by_check"
+        }
+    }
+
+    public struct DeviceMapper: Codable, Equatable, Sendable {
+        /// "queried", "not-root", "unavailable".
+        public var status: String
+        public var problem: String?
+        public var driverVersion: String?
+        /// Target name to version ("crypt": "1.28.0").
+        public var targets: [String: String]
+        public var capabilities: [String]
+        enum CodingKeys: String, CodingKey {
+            case status, problem, targets, capabilities
+            case driverVersion = "driver_version"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(status, forKey: .status)
+            try c.encode(problem, forKey: .problem)
+            try c.encode(driverVersion, forKey: .driverVersion)
+            try c.encode(targets, forKey: .targets)
+            try c.encode(capabilities, forKey: .capabilities)
+        }
+    }
+
+    public struct AEAD: Codable, Equatable, Sendable {
+        public var cipher: String
+        public var algorithm: String
+        /// "usable", "missing", "unknown".
+        public var status: String
+        public var metadataBytes: Int
+        public var mibPerSecond: Double?
+        public var problem: String?
+        enum CodingKeys: String, CodingKey {
+            case cipher, algorithm, status, problem
+            case metadataBytes = "metadata_bytes"
+            case mibPerSecond = "mib_per_s"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(cipher, forKey: .cipher)
+            try c.encode(algorithm, forKey: .algorithm)
+            try c.encode(status, forKey: .status)
+            try c.encode(metadataBytes, forKey: .metadataBytes)
+            try c.encode(mibPerSecond, forKey: .mibPerSecond)
+            try c.encode(problem, forKey: .problem)
+        }
+    }
+
+    public struct Library: Codable, Equatable, Sendable {
+        public var version: String?
+        public var inlineHWTags: Bool
+        enum CodingKeys: String, CodingKey {
+            case version
+            case inlineHWTags = "inline_hw_tags"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(version, forKey: .version)
+            try c.encode(inlineHWTags, forKey: .inlineHWTags)
+        }
+    }
+
+    public struct Device: Codable, Equatable, Sendable {
+        public var path: String
+        public var name: String
+        public var kind: PreflightDevice.Kind
+        public var description: String
+        public var logicalBlockSize: Int
+        public var physicalBlockSize: Int
+        public var sizeBytes: UInt64
+        public var metadataBytes: Int?
+        public var integrityFormat: String
+        public var tagSize: Int
+        public var freeMetadataBytes: Int
+        public var protectionInformation: Bool
+        /// The ciphers whose tag fits the free metadata.
+        public var fits: [NamespaceReportJSON.Cipher]
+        public var holders: [String]
+        public var mounts: [String]
+        /// NVMe namespaces: id-ns's per-geometry fits (nil when not a namespace or identify failed).
+        public var lbaFormats: [NamespaceReportJSON.Fit]?
+        public var namespaceProblem: String?
+
+        enum CodingKeys: String, CodingKey {
+            case path, name, kind, description, fits, holders, mounts
+            case logicalBlockSize = "logical_block_size"
+            case physicalBlockSize = "physical_block_size"
+            case sizeBytes = "size_bytes"
+            case metadataBytes = "metadata_bytes"
+            case integrityFormat = "integrity_format"
+            case tagSize = "tag_size"
+            case freeMetadataBytes = "free_metadata_bytes"
+            case protectionInformation = "protection_information"
+            case lbaFormats = "lba_formats"
+            case namespaceProblem = "namespace_problem"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(name, forKey: .name)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(description, forKey: .description)
+            try c.encode(logicalBlockSize, forKey: .logicalBlockSize)
+            try c.encode(physicalBlockSize, forKey: .physicalBlockSize)
+            try c.encode(sizeBytes, forKey: .sizeBytes)
+            try c.encode(metadataBytes, forKey: .metadataBytes)
+            try c.encode(integrityFormat, forKey: .integrityFormat)
+            try c.encode(tagSize, forKey: .tagSize)
+            try c.encode(freeMetadataBytes, forKey: .freeMetadataBytes)
+            try c.encode(protectionInformation, forKey: .protectionInformation)
+            try c.encode(fits, forKey: .fits)
+            try c.encode(holders, forKey: .holders)
+            try c.encode(mounts, forKey: .mounts)
+            try c.encode(lbaFormats, forKey: .lbaFormats)
+            try c.encode(namespaceProblem, forKey: .namespaceProblem)
+        }
+    }
+
+    public struct Facts: Codable, Equatable, Sendable {
+        public var kernelRelease: String
+        public var root: Bool
+        public var modules: [Module]
+        public var deviceMapper: DeviceMapper
+        public var aeads: [AEAD]
+        public var libcryptsetup: Library
+        public var device: Device?
+        enum CodingKeys: String, CodingKey {
+            case root, modules, aeads, libcryptsetup, device
+            case kernelRelease = "kernel_release"
+            case deviceMapper = "device_mapper"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kernelRelease, forKey: .kernelRelease)
+            try c.encode(root, forKey: .root)
+            try c.encode(modules, forKey: .modules)
+            try c.encode(deviceMapper, forKey: .deviceMapper)
+            try c.encode(aeads, forKey: .aeads)
+            try c.encode(libcryptsetup, forKey: .libcryptsetup)
+            try c.encode(device, forKey: .device)
+        }
+    }
+
+    public var findings: [Finding]
+    public var summary: Summary
+    public var facts: Facts
+
+    public init(_ r: CheckReport) {
+        findings = r.findings
+        summary = Summary(ok: r.count(.ok), warning: r.count(.warning), blocking: r.count(.blocking))
+        let f = r.facts
+        let dm: DeviceMapper
+        switch f.deviceMapper.access {
+        case .queried(let driver, let targets):
+            let caps = targets.capabilities
+            dm = DeviceMapper(status: "queried", problem: nil, driverVersion: driver,
+                              targets: targets.versions.mapValues(\.description),
+                              capabilities: KernelTargets.requirements.filter { caps.contains($0.capability) }.map(\.name))
+        case .notRoot:
+            dm = DeviceMapper(status: "not-root", problem: "not root: device-mapper versions unknown", driverVersion: nil,
+                              targets: [:], capabilities: [])
+        case .unavailable(let why):
+            dm = DeviceMapper(status: "unavailable", problem: why, driverVersion: nil, targets: [:], capabilities: [])
+        }
+        let aeads = f.aeads.map { a -> AEAD in
+            let status: String
+            var problem = a.benchmarkProblem
+            switch a.availability {
+            case .available: status = "usable"
+            case .missing: status = "missing"
+            case .unknown(let why): status = "unknown"; problem = why
+            }
+            return AEAD(cipher: a.cipher.name, algorithm: a.algorithm, status: status, metadataBytes: a.cipher.metadataBytes,
+                        mibPerSecond: a.mibPerSecond.map { ($0 * 10).rounded() / 10 }, problem: problem)
+        }
+        let device = f.device.map { d -> Device in
+            let facts = d.facts
+            let fits = facts.hasProtectionInformation ? [] : AuthenticatedCipher.common
+                .filter { $0.metadataBytes <= facts.freeTagBytes }
+                .map { NamespaceReportJSON.Cipher(name: $0.name, metadataBytes: $0.metadataBytes) }
+            return Device(path: d.path, name: d.name, kind: d.kind, description: d.kindDescription,
+                          logicalBlockSize: d.logicalBlockSize, physicalBlockSize: d.physicalBlockSize,
+                          sizeBytes: d.sizeBytes, metadataBytes: d.metadataBytes, integrityFormat: d.integrityFormat,
+                          tagSize: d.integrityTagSize, freeMetadataBytes: facts.hasProtectionInformation ? 0 : facts.freeTagBytes,
+                          protectionInformation: facts.hasProtectionInformation, fits: fits,
+                          holders: d.holders, mounts: d.mounts,
+                          lbaFormats: d.namespace.map { NamespaceReportJSON($0).fits },
+                          namespaceProblem: d.namespaceProblem)
+        }
+        facts = Facts(kernelRelease: f.kernelRelease, root: f.isRoot,
+                      modules: f.modules.map { Module(name: $0.name, state: $0.state, loadedByCheck: $0.loadedByCheck) },
+                      deviceMapper: dm, aeads: aeads,
+                      libcryptsetup: Library(version: f.cryptsetupVersion, inlineHWTags: f.cryptsetupHasInlineTags),
+                      device: device)
+    }
+}
