@@ -151,12 +151,15 @@ public struct Sysfs: Sendable {
         return isNVMeControllerName(target) ? [target] : []
     }
 
-    /// All namespace block devices reachable through a controller.
+    /// All namespace block devices reachable through a controller: its own
+    /// (nvme0n1 without multipath), or the heads of every subsystem it belongs to
+    /// (native multipath: the controller lists only hidden paths such as nvme0c0n1;
+    /// the heads, which have /dev nodes, are in /sys/class/nvme-subsystem/*/).
     public func nvmeNamespaces(ofController controller: String) -> [String] {
         var names = Files.list("\(root)/class/nvme/\(controller)").filter(isNVMeNamespaceName)
-        if let subsys = Files.readLink("\(root)/class/nvme/\(controller)/subsystem")?.lastPathComponent,
-           subsys.hasPrefix("nvme-subsys") {
-            names += Files.list("\(root)/class/nvme-subsystem/\(subsys)").filter(isNVMeNamespaceName)
+        for subsys in Files.list("\(root)/class/nvme-subsystem") {
+            let entries = Files.list("\(root)/class/nvme-subsystem/\(subsys)")
+            if entries.contains(controller) { names += entries.filter(isNVMeNamespaceName) }
         }
         return Array(Set(names)).sorted()
     }

@@ -135,23 +135,4 @@ extension Wiper {
         }
         return bad
     }
-
-    /// Rewrites single blocks with zeros, one write at a time.
-    public static func rewrite(_ path: String, blocks: [UInt64], blockBytes: Int) throws(SwcryptError) {
-        let fd = open(path, O_WRONLY | swcrypt_shim_O_DIRECT() | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SwcryptError(.wrongDevice, device: path, "cannot open for writing", cause: Errno(rawValue: errno).description)
-        }
-        defer { close(fd) }
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 4096, blockBytes) == 0, let buffer = raw else {
-            throw SwcryptError(.memory, device: path, "cannot allocate an aligned write buffer")
-        }
-        defer { free(buffer) }
-        memset(buffer, 0, blockBytes)
-        for offset in blocks where pwrite(fd, buffer, blockBytes, off_t(offset)) != blockBytes {
-            throw SwcryptError(.failure, device: path, "rewriting the block at byte \(offset) failed", cause: Errno(rawValue: errno).description)
-        }
-        _ = fsync(fd)
-    }
 }

@@ -93,7 +93,6 @@ public struct VolumeFormatResult: Sendable {
     /// Every sector was read back after initialisation.
     public var verified: Bool
     /// Blocks that failed to read back and were rewritten.
-    public var repairedBlocks: Int
 }
 
 /// Marks a volume whose tags were not all initialised (the LUKS2 subsystem label,
@@ -226,7 +225,7 @@ public final class VolumeManager {
         guard plan.request.wipe else {
             try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: uninitialisedMarker) }
             return VolumeFormatResult(device: path, info: device.info, initialised: false, wipe: nil,
-                                      verified: false, repairedBlocks: 0)
+                                      verified: false)
         }
         let name = "swcrypt-init-" + String(device.info.uuid.prefix(8))
         try luks { () throws(LUKSError) in try device.activateForInitialisation(name: name) }
@@ -240,22 +239,15 @@ public final class VolumeManager {
             _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
             throw error
         }
-        // Read every sector back. Under concurrent large writes the Debian 6.12
-        // kernel on QEMU's NVMe has been seen to leave some tags wrong (README,
-        // "Known problems"); such blocks are rewritten one at a time and checked again.
-        var repaired = 0
+        // Read every sector back: a tag the device did not keep is found now,
+        // not by the filesystem later. Nothing is papered over: any unreadable
+        // block fails the format.
         if outcome.0 == .completed && plan.request.verify {
             let mapped = "/dev/mapper/\(name)"
             do throws(SwcryptError) {
-                var bad = try Wiper.unreadableBlocks(mapped, blockBytes: plan.sectorSize)
+                let bad = try Wiper.unreadableBlocks(mapped, blockBytes: plan.sectorSize)
                 if !bad.isEmpty {
-                    Diagnostics.shared.log(.warning, "format", "\(bad.count) blocks failed to read back after initialisation; rewriting them one at a time")
-                    try Wiper.rewrite(mapped, blocks: bad, blockBytes: plan.sectorSize)
-                    repaired = bad.count
-                    bad = try Wiper.unreadableBlocks(mapped, blockBytes: plan.sectorSize)
-                }
-                if !bad.isEmpty {
-                    throw SwcryptError(.failure, device: path, "\(bad.count) blocks still fail to read after initialisation (first at byte \(bad[0]) of the volume); the device or kernel does not keep tags reliably")
+                    throw SwcryptError(.failure, device: path, "\(bad.count) blocks fail to read back right after initialisation (first at byte \(bad[0]) of the volume): the device or kernel does not keep the tags it was given; do not use this volume")
                 }
             } catch {
                 _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
@@ -268,7 +260,7 @@ public final class VolumeManager {
         }
         try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: nil) }
         return VolumeFormatResult(device: path, info: device.info, initialised: true, wipe: outcome.1,
-                                  verified: plan.request.verify, repairedBlocks: repaired)
+                                  verified: plan.request.verify)
     }
 
     /// libcryptsetup's integrity names: "aead", "poly1305", "hmac(sha256)".

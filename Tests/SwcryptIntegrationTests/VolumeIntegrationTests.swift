@@ -19,13 +19,6 @@ final class VolumeIntegrationTests: XCTestCase {
         try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc")
         dir = try VM.tempDir()
         try must(["bash", "-c", "printf 'correct horse battery staple' > \(passfile); printf 'wrong' > \(dir)/wrong"])
-        try capRequestSize()
-    }
-
-    /// The test bed's known problem (README, "Known problems"): large requests with
-    /// metadata through QEMU's NVMe leave some tags wrong. Keep requests at 128 KiB.
-    func capRequestSize() throws {
-        try must(["bash", "-c", "for d in /sys/block/nvme*n*; do echo 128 > $d/queue/max_sectors_kb; done"])
     }
 
     override func tearDownWithError() throws {
@@ -107,11 +100,9 @@ final class VolumeIntegrationTests: XCTestCase {
         // fails when a sector stays unreadable.
         XCTAssertTrue(r.stdout.contains("verified: every sector reads back"), r.stdout)
         XCTAssertEqual(try csOpen(ns.path, "vt-cs").status, 0)
-        // Read again through cryptsetup's mapping. On this test bed reads can fail
-        // spuriously (README, "Known problems"), so the count is reported, not asserted.
-        let reread = try execute(["dd", "if=/dev/mapper/vt-cs", "of=/dev/null", "bs=4096", "iflag=direct", "conv=noerror", "status=none"])
-        let unreadable = reread.stderr.components(separatedBy: "error reading").count - 1
-        print("inline format: \(unreadable) blocks unreadable through cryptsetup's mapping after swcrypt's verified format (known test-bed problem when > 0)")
+        // Every sector reads through cryptsetup's mapping too: the tags swcrypt wrote are the standard ones.
+        let reread = try execute(["dd", "if=/dev/mapper/vt-cs", "of=/dev/null", "bs=1M", "iflag=direct", "status=none"])
+        XCTAssertEqual(reread.status, 0, "whole-volume read through cryptsetup's mapping after swcrypt's format: \(reread.stderr)")
         let sum = try writeData("vt-cs")
         let csTable = try tableWithoutKey("vt-cs")
         try assertStatusAgrees("vt-cs")
@@ -210,9 +201,18 @@ final class VolumeIntegrationTests: XCTestCase {
         XCTAssertNotEqual(bad.status, 0, "tampered data was returned")
         let good = try execute(["dd", "if=/dev/mapper/vt-x", "of=/dev/null", "bs=4096", "skip=2", "count=1", "iflag=direct", "status=none"])
         XCTAssertEqual(good.status, 0, good.stderr)
-        // Busy: a mapping held by another one cannot be closed (exit 5, the holder
-        // named). A filesystem would do too, but its concurrent writes hit the test
-        // bed's known problem (README, "Known problems").
+        // Busy: a mounted mapping cannot be closed (exit 5, the mount point named),
+        // nor one held by another mapping (the holder named).
+        try must(["mkfs.ext4", "-q", "-F", "/dev/mapper/vt-x"])
+        try must(["mkdir", "-p", "\(dir)/mnt"])
+        try must(["mount", "/dev/mapper/vt-x", "\(dir)/mnt"])
+        try must(["bash", "-c", "head -c 8388608 /dev/urandom > \(dir)/mnt/f && sync"])
+        let mounted = try execute([VM.swcrypt, "close", "vt-x"])
+        XCTAssertEqual(mounted.status, 5, mounted.stderr)
+        XCTAssertTrue(mounted.stderr.contains("\(dir)/mnt"), mounted.stderr)
+        XCTAssertEqual(mounted.stderr.split(separator: "\n").count, 1, mounted.stderr)
+        try must(["umount", "\(dir)/mnt"])
+        XCTAssertEqual(try execute(["fsck.ext4", "-n", "-f", "/dev/mapper/vt-x"]).status, 0, "the filesystem written through the inline volume does not check clean")
         let sectors = try must(["blockdev", "--getsz", "/dev/mapper/vt-x"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try must(["dmsetup", "create", "vt-holder", "--table", "0 \(sectors) linear /dev/mapper/vt-x 0"])
         let busy = try execute([VM.swcrypt, "close", "vt-x"])
@@ -234,7 +234,6 @@ final class VolumeIntegrationTests: XCTestCase {
 
         let r = try swcryptFormat(ns.path, ["--nvme-lbaf", "auto"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        try capRequestSize()
         ns = try KernelNamespace.byNSID(2)
         XCTAssertEqual(ns.metadataBytes, 64)
         XCTAssertEqual(ns.integrityFormat, "nop")
