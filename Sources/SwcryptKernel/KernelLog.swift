@@ -17,10 +17,20 @@ public final class KernelLogWindow {
         self.fd = fd
     }
 
+    /// The whole kernel log still in the ring buffer, from its start.
+    public static func history(path: String = "/dev/kmsg") -> [String] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        return drain(fd)
+    }
+
     deinit { close(fd) }
 
     /// Messages logged since the window opened (or since the last call).
-    public func drain() -> [String] {
+    public func drain() -> [String] { Self.drain(fd) }
+
+    private static func drain(_ fd: Int32) -> [String] {
         var lines = [String]()
         var buffer = [UInt8](repeating: 0, count: 8192)
         while true {

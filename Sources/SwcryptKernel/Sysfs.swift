@@ -151,6 +151,18 @@ public struct Sysfs: Sendable {
         return isNVMeControllerName(target) ? [target] : []
     }
 
+    /// The hidden per-path disks of a native-multipath NVMe head ("nvme0c0n1"),
+    /// which is what the kernel names in I/O error lines.
+    public func multipathPaths(of name: String) -> [String] {
+        Files.list("\(root)/class/block/\(name)/multipath")
+    }
+
+    /// The kernel name behind a device path ("/dev/mapper/x" -> "dm-3"), if any.
+    public func kernelName(ofPath path: String) -> String? {
+        guard case .block(let ma, let mi) = DeviceNode.of(path: path) else { return nil }
+        return blockDeviceName(major: ma, minor: mi)
+    }
+
     /// All namespace block devices reachable through a controller: its own
     /// (nvme0n1 without multipath), or the heads of every subsystem it belongs to
     /// (native multipath: the controller lists only hidden paths such as nvme0c0n1;

@@ -315,7 +315,8 @@ public final class Mapper {
         let live = try requireInfo(plan.name)
         for dev in plan.layers[0].table.lines.flatMap(\.target.devices) {
             var t = try resolveTableDevice(dev)
-            t.device.holders.removeAll { $0 == live.kernelName }
+            // Holders read "NAME (dm-N)"; the mapping being reloaded may hold its own devices.
+            t.device.holders.removeAll { $0 == live.kernelName || $0.hasSuffix("(\(live.kernelName))") }
             try resolver.requireUnused(t)
         }
         do {
@@ -379,7 +380,8 @@ public final class Mapper {
         var created = [String]()
         var infos = [MappingInfo]()
         do throws(SwcryptError) {
-            for layer in plan.layers {
+            for (index, layer) in plan.layers.enumerated() {
+                try FaultInjection.check("map.create.\(index)", device: layer.name)
                 var table = layer.table
                 if layer.sizedByKernel {
                     table = try sizeIntegrityLayer(layer, readOnly: plan.readOnly)

@@ -1,5 +1,6 @@
 import SwcryptCore
 import SwcryptKeys
+import SwcryptKernel
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -83,5 +84,13 @@ public enum PassphraseSource: Sendable, Equatable {
         let secret = SecretBytes(line)
         line.withUnsafeMutableBytes { if let b = $0.baseAddress { explicit_bzero(b, $0.count) } }
         return secret
+    }
+}
+
+/// Process-wide protection for the secrets swcrypt handles.
+public enum Secrets {
+    /// No core dumps (they would hold passphrases and keys); called first thing.
+    public static func protectProcess() {
+        Privileges.forbidCoreDumps()
     }
 }

@@ -222,6 +222,7 @@ public final class VolumeManager {
             try device.format(parameters)
             try device.addKeyslot(passphrase: passphrase)
         }
+        try FaultInjection.check("format.header", device: path)
         guard plan.request.wipe else {
             try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: uninitialisedMarker) }
             return VolumeFormatResult(device: path, info: device.info, initialised: false, wipe: nil,
@@ -229,6 +230,10 @@ public final class VolumeManager {
         }
         let name = "swcrypt-init-" + String(device.info.uuid.prefix(8))
         try luks { () throws(LUKSError) in try device.activateForInitialisation(name: name) }
+        do throws(SwcryptError) { try FaultInjection.check("format.activate", device: path) } catch {
+            _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
+            throw error
+        }
         Interrupt.install()
         defer { Interrupt.restore() }
         let outcome: (Wiper.Outcome, WipeProgress)
@@ -245,6 +250,7 @@ public final class VolumeManager {
         if outcome.0 == .completed && plan.request.verify {
             let mapped = "/dev/mapper/\(name)"
             do throws(SwcryptError) {
+                try FaultInjection.check("format.wipe", device: path)
                 let bad = try Wiper.unreadableBlocks(mapped, blockBytes: plan.sectorSize)
                 if !bad.isEmpty {
                     throw SwcryptError(.failure, device: path, "\(bad.count) blocks fail to read back right after initialisation (first at byte \(bad[0]) of the volume): the device or kernel does not keep the tags it was given; do not use this volume")
@@ -356,6 +362,20 @@ public final class VolumeManager {
         return (device.info, device.activeVolume(name: name))
     }
 
+    /// Integrity failures the kernel logged for an open volume: lines naming its
+    /// data device (or, with native multipath, that device's paths), the mapping
+    /// itself or its dm-integrity layer.
+    public func integrityErrors(name: String, dataDevice: String) -> IntegrityErrorSummary {
+        let sysfs = resolver.sysfs
+        var names = Set<String>()
+        for path in [dataDevice, "/dev/mapper/\(name)", "/dev/mapper/\(name)\(StackNaming.integritySuffix)"] {
+            guard let k = sysfs.kernelName(ofPath: path) else { continue }
+            names.insert(k)
+            names.formUnion(sysfs.multipathPaths(of: k))
+        }
+        return IntegrityErrorSummary.scan(KernelLogWindow.history(), devices: names)
+    }
+
     public func dump(path: String) throws(SwcryptError) -> LUKSInfo {
         _ = try resolver.resolve(path)
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
@@ -382,6 +402,6 @@ extension SwcryptError {
         default: code = .failure
         }
         self.init(code, device: e.device, "\(e.operation) failed", operation: e.operation,
-                  cause: ([e.errno.description] + e.messages.suffix(1)).joined(separator: "; "))
+                  cause: ([e.errno.description] + e.messages.suffix(1) + (e.kernelReason.map { ["kernel: \($0)"] } ?? [])).joined(separator: "; "))
     }
 }

@@ -3,6 +3,7 @@
 internal import CCryptsetup
 import SwcryptCore
 import SwcryptKeys
+import SwcryptKernel
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -14,9 +15,15 @@ public struct LUKSError: Error, Sendable, CustomStringConvertible {
     public var device: String
     public var errno: Errno
     public var messages: [String]
+    /// What the kernel logged (device-mapper, dm-crypt, dm-integrity, nvme) during the call.
+    public var kernelMessages: [String] = []
+
+    /// The kernel's own reason, when it gave one.
+    public var kernelReason: String? { KernelLogWindow.reason(kernelMessages) }
 
     public var description: String {
         "\(operation) \(device) failed: \(errno.description)" + (messages.last.map { " (\($0))" } ?? "")
+            + (kernelReason.map { " (kernel: \($0))" } ?? "")
     }
 }
 
@@ -140,15 +147,20 @@ public final class LUKSDevice {
 
     deinit { crypt_free(cd) }
 
-    static func error(_ operation: String, _ device: String, _ rc: Int32, since: Int = 0) -> LUKSError {
+    static func error(_ operation: String, _ device: String, _ rc: Int32, since: Int = 0, kernel: KernelLogWindow? = nil) -> LUKSError {
         let messages = Diagnostics.shared.entries(since: since).filter { $0.source == "libcryptsetup" && $0.level == .error }.map(\.message)
-        return LUKSError(operation: operation, device: device, errno: Errno(rawValue: rc < 0 ? -rc : rc), messages: messages)
+        var e = LUKSError(operation: operation, device: device, errno: Errno(rawValue: rc < 0 ? -rc : rc), messages: messages)
+        e.kernelMessages = KernelLogWindow.relevant(kernel?.drain() ?? [])
+        return e
     }
 
+    /// Runs a libcryptsetup call; on failure the error carries the library's
+    /// messages and the kernel's lines logged meanwhile.
     private func call(_ operation: String, _ body: () -> Int32) throws(LUKSError) -> Int32 {
         let since = Diagnostics.shared.count
+        let kmsg = KernelLogWindow()
         let rc = body()
-        if rc < 0 { throw Self.error(operation, device, rc, since: since) }
+        if rc < 0 { throw Self.error(operation, device, rc, since: since, kernel: kmsg) }
         return rc
     }
 
@@ -176,6 +188,8 @@ public final class LUKSDevice {
         var integrityParams = crypt_params_integrity()
         integrityParams.sector_size = UInt32(p.sectorSize)
         let args = CStrings([p.integrity ?? "", p.label ?? "", p.subsystem ?? "", p.cipher, p.cipherMode])
+        let since = Diagnostics.shared.count
+        let kmsg = KernelLogWindow()
         let rc: Int32 = withUnsafePointer(to: &pbkdf) { pbkdfPointer in
             withUnsafePointer(to: &integrityParams) { ip in
                 var params = crypt_params_luks2()
@@ -193,7 +207,7 @@ public final class LUKSDevice {
                 }
             }
         }
-        if rc < 0 { throw Self.error("format", device, rc) }
+        if rc < 0 { throw Self.error("format", device, rc, since: since, kernel: kmsg) }
         if case .dmIntegrity(journal: false) = p.layout {
             _ = try call("store the no-journal flag on") {
                 crypt_persistent_flags_set(cd, CRYPT_FLAGS_ACTIVATION, Flag.activateNoJournal)

@@ -162,11 +162,16 @@ struct Status: ParsableCommand {
     @Flag var json = false
 
     func run() throws {
-        let (info, active) = try VolumeManager().status(name: name)
+        let manager = VolumeManager()
+        let (info, active) = try manager.status(name: name)
+        var v = VolumeJSON(info, active: active, name: name, initialised: info.subsystem != uninitialisedMarker)
+        let errors = manager.integrityErrors(name: name, dataDevice: info.device)
+        v.integrityErrors = IntegrityErrorsJSON(count: errors.count, lastDevice: errors.lastDevice, lastSector: errors.lastSector)
         if json {
-            try Output.json(VolumeJSON(info, active: active, name: name, initialised: info.subsystem != uninitialisedMarker))
+            try Output.json(v)
         } else {
-            for line in VolumeJSON(info, active: active, name: name, initialised: info.subsystem != uninitialisedMarker).lines { print(line) }
+            for line in v.lines { print(line) }
+            print("  integrity errors: \(errors.summary)")
         }
     }
 }
@@ -201,9 +206,12 @@ struct VolumeJSON: Encodable {
     var keyslots: [Int]
     var initialised: Bool
     var label: String
+    /// status only: read-time integrity failures in the kernel log.
+    var integrityErrors: IntegrityErrorsJSON?
 
     enum CodingKeys: String, CodingKey {
         case name, type, uuid, cipher, integrity, tags, device, keyslots, initialised, label
+        case integrityErrors = "integrity_errors"
         case tagBytes = "tag_bytes", sectorSize = "sector_size", keyBits = "key_bits"
         case offsetSectors = "offset_sectors", sizeSectors = "size_sectors", readOnly = "read_only"
     }
@@ -249,5 +257,15 @@ struct VolumeJSON: Encodable {
         l.append("  uuid:        \(uuid)")
         if !initialised { l.append("  WARNING:     not initialised (format was interrupted or --no-wipe)") }
         return l
+    }
+}
+
+struct IntegrityErrorsJSON: Encodable {
+    var count: Int
+    var lastDevice: String?
+    var lastSector: UInt64?
+    enum CodingKeys: String, CodingKey {
+        case count
+        case lastDevice = "last_device", lastSector = "last_sector"
     }
 }

@@ -5,19 +5,21 @@ import XCTest
 final class SysfsTests: XCTestCase {
     var root = ""
 
+    func write(_ path: String, _ text: String) throws {
+        let full = root + "/" + path
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
+    }
+
+    func link(_ path: String, _ target: String) throws {
+        let full = root + "/" + path
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: target)
+    }
+
     override func setUpWithError() throws {
         root = NSTemporaryDirectory() + "swcrypt-sysfs-\(UUID().uuidString)"
         let fm = FileManager.default
-        func write(_ path: String, _ text: String) throws {
-            let full = root + "/" + path
-            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
-        }
-        func link(_ path: String, _ target: String) throws {
-            let full = root + "/" + path
-            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try fm.createSymbolicLink(atPath: full, withDestinationPath: target)
-        }
         let ns = "devices/pci0000:00/0000:00:04.0/nvme/nvme0/nvme0n1"
         try write("\(ns)/dev", "259:0")
         try write("\(ns)/nsid", "1")
@@ -75,17 +77,6 @@ final class SysfsTests: XCTestCase {
     /// the head nvme1n1 hangs off the subsystem, the controller lists only the
     /// hidden path nvme1c1n1.
     func testMultipathHead() throws {
-        let fm = FileManager.default
-        func write(_ path: String, _ text: String) throws {
-            let full = root + "/" + path
-            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
-        }
-        func link(_ path: String, _ target: String) throws {
-            let full = root + "/" + path
-            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try fm.createSymbolicLink(atPath: full, withDestinationPath: target)
-        }
         let subsys = "devices/virtual/nvme-subsystem/nvme-subsys1"
         let ctrl = "devices/pci0000:00/0000:00:05.0/nvme/nvme1"
         try write("\(subsys)/nvme1n1/dev", "259:5")

@@ -94,9 +94,10 @@ final class BadInputIntegrationTests: XCTestCase {
             Case(name: "key of the wrong size", args: ["map", "crypt", "bi-a", plain, "--cipher", "aes-xts-plain64", "--key-file", "\(dir)/shortkey"], code: 1, mentions: ["\(dir)/shortkey", "10"], watch: [plain]),
             Case(name: "unknown cipher", args: ["format", plain, "--key-file", pass, "--yes", "--cipher", "rot13-ecb-none"] + fast, code: 1, mentions: [plain, "rot13"], watch: [plain]),
             Case(name: "cipher the kernel lacks", args: ["format", meta, "--key-file", pass, "--yes", "--cipher", "aegis256-random", "--integrity", "aead"] + fast, code: 1, mentions: [meta, "aegis256"], watch: [meta]),
-            Case(name: "tag larger than the metadata", args: ["format", meta, "--key-file", pass, "--yes", "--cipher", "aes-xts-random", "--integrity", "hmac-sha512"] + fast, code: 4, mentions: [meta, "64"], watch: [meta]),
+            // (format would choose the dm-integrity layout instead, with a warning: not an error.)
+            Case(name: "tag larger than the metadata", args: ["map", "crypt", "bi-a", meta, "--cipher", "aes-xts-random", "--integrity", "hmac-sha512", "--random-key"], code: 4, mentions: [meta, "80", "64"], watch: [meta]),
             Case(name: "sector size below the logical block size", args: ["format", meta, "--key-file", pass, "--yes", "--sector-size", "512"] + fast, code: 1, mentions: [meta, "512"], watch: [meta]),
-            Case(name: "size not a multiple of the sector size", args: ["map", "crypt", "bi-a", meta, "--random-key", "--size", "1001"], code: 1, mentions: [meta, "1001"], watch: [meta]),
+            Case(name: "size not a multiple of the sector size", args: ["map", "crypt", "bi-a", meta, "--random-key", "--size", "1001"], code: 1, mentions: [meta, "512512 bytes", "4096"], watch: [meta]),
             Case(name: "nonexistent path", args: ["open", "/dev/bi-nonexistent", "bi-a", "--key-file", pass], code: 4, mentions: ["/dev/bi-nonexistent"], watch: []),
             Case(name: "regular file", args: ["format", "\(dir)/regular", "--key-file", pass, "--yes"] + fast, code: 4, mentions: ["\(dir)/regular", "regular file"], watch: ["\(dir)/regular"]),
             Case(name: "character device", args: ["format", "/dev/zero", "--key-file", pass, "--yes"] + fast, code: 4, mentions: ["/dev/zero", "character"], watch: []),

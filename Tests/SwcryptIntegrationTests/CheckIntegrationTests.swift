@@ -74,7 +74,7 @@ final class CheckIntegrationTests: XCTestCase {
         XCTAssertTrue(r.lines.contains { $0.hasPrefix("  ok        crypt target \(crypt): inline tags") }, r.stdout)
         XCTAssertTrue(r.lines.contains("device \(ns.path)"), r.stdout)
         XCTAssertTrue(r.lines.contains { $0.hasPrefix("  ok        4096+64: 64 metadata bytes per sector free for tags") }, r.stdout)
-        XCTAssertTrue(r.lines.last?.hasPrefix("summary: ") == true, r.stdout)
+        XCTAssertTrue(r.lines.last { !$0.isEmpty }?.hasPrefix("summary: ") == true, r.stdout)
     }
 
     /// The 4096+0 namespace: works through dm-integrity, and check names the format to go to.

@@ -199,6 +199,11 @@ final class VolumeIntegrationTests: XCTestCase {
         XCTAssertEqual(try swOpen(ns.path, "vt-x").status, 0)
         let bad = try execute(["dd", "if=/dev/mapper/vt-x", "of=/dev/null", "bs=4096", "skip=3", "count=1", "iflag=direct", "status=none"])
         XCTAssertNotEqual(bad.status, 0, "tampered data was returned")
+        // status reports the kernel's integrity failure for this volume, with its sector.
+        let st = try json(try execute([VM.swcrypt, "status", "vt-x", "--json"]))
+        let errors = try XCTUnwrap(st["integrity_errors"] as? [String: Any], "\(st)")
+        XCTAssertGreaterThanOrEqual(errors["count"] as? Int ?? 0, 1, "\(errors)")
+        XCTAssertEqual(errors["last_sector"] as? Int, 3 * 8, "dm-crypt logs the volume's 512-byte sector: \(errors)")
         let good = try execute(["dd", "if=/dev/mapper/vt-x", "of=/dev/null", "bs=4096", "skip=2", "count=1", "iflag=direct", "status=none"])
         XCTAssertEqual(good.status, 0, good.stderr)
         // Busy: a mounted mapping cannot be closed (exit 5, the mount point named),

@@ -1,0 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Test hook for rollback tests: with SWCRYPT_INJECT_FAULT=<point> in the
+/// environment, the step named <point> fails as if the kernel had refused it,
+/// so tests can check that every step's failure leaves nothing behind. Points:
+/// `map.create.<N>` (before creating layer N of a stack, 0 = bottom),
+/// `format.header` (after the LUKS2 header is written), `format.activate` (after
+/// the initialisation mapping is created), `format.wipe` (after the tags are
+/// written, before the read-back). Unset (always, outside tests): no effect.
+public enum FaultInjection {
+    public static let variable = "SWCRYPT_INJECT_FAULT"
+
+    public static func check(_ point: String, device: String) throws(SwcryptError) {
+        guard let value = getenv(variable), String(cString: value) == point else { return }
+        throw SwcryptError(.failure, device: device, "failure injected at step '\(point)' (\(variable))")
+    }
+}
