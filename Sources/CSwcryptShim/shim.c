@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/fs.h>
 #include <linux/fscrypt.h>
@@ -17,8 +16,6 @@ unsigned long swcrypt_shim_FS_IOC_SET_ENCRYPTION_POLICY(void) { return FS_IOC_SE
 unsigned long swcrypt_shim_FS_IOC_GET_ENCRYPTION_POLICY_EX(void) { return FS_IOC_GET_ENCRYPTION_POLICY_EX; }
 unsigned long swcrypt_shim_FS_IOC_ADD_ENCRYPTION_KEY(void) { return FS_IOC_ADD_ENCRYPTION_KEY; }
 unsigned long swcrypt_shim_FS_IOC_REMOVE_ENCRYPTION_KEY(void) { return FS_IOC_REMOVE_ENCRYPTION_KEY; }
-
-int swcrypt_shim_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
 
 int swcrypt_shim_O_DIRECT(void) { return O_DIRECT; }
 

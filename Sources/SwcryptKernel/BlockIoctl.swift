@@ -28,14 +28,6 @@ public enum BlockIoctl {
 
 public enum Privileges {
     public static var isRoot: Bool { geteuid() == 0 }
-
-    /// Keeps passphrases and keys out of core dumps: marks the process not
-    /// dumpable (no core file, no ptrace attach or /proc/PID/mem by other users).
-    /// swcrypt never needs a core dump; it does this first thing.
-    @discardableResult
-    public static func forbidCoreDumps() -> Bool {
-        swcrypt_shim_set_not_dumpable() == 0
-    }
 }
 
 /// Small raw reads and writes on a block device (superblock areas).

@@ -87,10 +87,3 @@ public enum PassphraseSource: Sendable, Equatable {
     }
 }
 
-/// Process-wide protection for the secrets swcrypt handles.
-public enum Secrets {
-    /// No core dumps (they would hold passphrases and keys); called first thing.
-    public static func protectProcess() {
-        Privileges.forbidCoreDumps()
-    }
-}

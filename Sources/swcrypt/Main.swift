@@ -1,6 +1,5 @@
 import ArgumentParser
 import SwcryptCore
-import SwcryptKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +7,6 @@ import Glibc
 @main
 struct Main {
     static func main() {
-        Secrets.protectProcess()
         do {
             var command = try Swcrypt.parseAsRoot()
             try command.run()

@@ -85,6 +85,8 @@ final class ParserFuzzTests: XCTestCase {
         var devices = 0
         for _ in 0..<400 {
             for f in files { try randomText().write(toFile: "\(dev)/\(f)", atomically: false, encoding: .utf8) }
+            // Half the time a well-formed dev number, so the other values get read.
+            if rng.next() % 2 == 0 { try "259:\(rng.next() % 64)\n".write(toFile: "\(dev)/dev", atomically: false, encoding: .utf8) }
             if let d = sysfs.blockDevice(name: "fz0") {
                 devices += 1
                 _ = (d.kindDescription, d.metadataBytes, d.integrityFormat)

@@ -14,9 +14,6 @@ unsigned long swcrypt_shim_FS_IOC_SET_ENCRYPTION_POLICY(void);
 unsigned long swcrypt_shim_FS_IOC_GET_ENCRYPTION_POLICY_EX(void);
 unsigned long swcrypt_shim_FS_IOC_ADD_ENCRYPTION_KEY(void);
 unsigned long swcrypt_shim_FS_IOC_REMOVE_ENCRYPTION_KEY(void);
-/* prctl(2) is C-variadic, which Swift does not import: PR_SET_DUMPABLE 0 (no core
- * dumps, no ptrace attach by unprivileged users) for a process holding keys. */
-int swcrypt_shim_set_not_dumpable(void);
 /* O_DIRECT is only visible to C with _GNU_SOURCE, which Swift's Glibc module does not set. */
 int swcrypt_shim_O_DIRECT(void);
 
