@@ -48,7 +48,7 @@ public struct IntegrityErrorSummary: Equatable, Sendable {
     }
 
     public var summary: String {
-        guard count > 0, let lastDevice, let lastSector else { return "none in the kernel log" }
-        return "\(count) in the kernel log (last: sector \(lastSector), as logged for \(lastDevice))"
+        guard count > 0, let lastDevice, let lastSector else { return "none in the kernel log for its devices" }
+        return "\(count) in the kernel log for its devices since boot (last: sector \(lastSector), as logged for \(lastDevice); the kernel rate-limits these lines)"
     }
 }

@@ -24,8 +24,8 @@ final class IntegrityErrorTests: XCTestCase {
     func testScanCountsOnlyTheVolumesDevices() {
         let s = IntegrityErrorSummary.scan(lines, devices: ["nvme0n2", "nvme0c0n2"])
         XCTAssertEqual(s, IntegrityErrorSummary(count: 2, lastDevice: "nvme0c0n2", lastSector: 270424))
-        XCTAssertEqual(s.summary, "2 in the kernel log (last: sector 270424, as logged for nvme0c0n2)")
-        XCTAssertEqual(IntegrityErrorSummary.scan(lines, devices: ["sda"]).summary, "none in the kernel log")
+        XCTAssertEqual(s.summary, "2 in the kernel log for its devices since boot (last: sector 270424, as logged for nvme0c0n2; the kernel rate-limits these lines)")
+        XCTAssertEqual(IntegrityErrorSummary.scan(lines, devices: ["sda"]).summary, "none in the kernel log for its devices")
         XCTAssertEqual(IntegrityErrorSummary.scan(lines, devices: ["dm-3"]).count, 1)
     }
 }
