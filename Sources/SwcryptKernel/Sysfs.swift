@@ -154,7 +154,16 @@ public struct Sysfs: Sendable {
     /// The hidden per-path disks of a native-multipath NVMe head ("nvme0c0n1"),
     /// which is what the kernel names in I/O error lines.
     public func multipathPaths(of name: String) -> [String] {
-        Files.list("\(root)/class/block/\(name)/multipath")
+        let listed = Files.list("\(root)/class/block/\(name)/multipath")
+        if !listed.isEmpty { return listed }
+        // Otherwise by name: head nvme<S>n<N> has paths nvme<S>c<C>n<N>.
+        guard isNVMeNamespaceName(name), let n = name.lastIndex(of: "n"), n != name.startIndex else { return [] }
+        let subsystem = name[name.index(name.startIndex, offsetBy: 4)..<n], nsid = name[name.index(after: n)...]
+        return Files.list("\(root)/class/block").filter { path in
+            guard path.hasPrefix("nvme\(subsystem)c"), path.hasSuffix("n\(nsid)") else { return false }
+            let middle = path.dropFirst("nvme\(subsystem)c".count).dropLast("n\(nsid)".count)
+            return !middle.isEmpty && middle.allSatisfy { $0.isASCII && $0.isNumber }
+        }.sorted()
     }
 
     /// The kernel name behind a device path ("/dev/mapper/x" -> "dm-3"), if any.

@@ -285,6 +285,10 @@ public final class VolumeManager {
         try Self.requireRoot("open")
         try StackNaming.validate(name: name)
         let target = try resolver.resolve(path)
+        // Held until open returns: a racing open waits, then finds the device in use.
+        let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
+        defer { withExtendedLifetime(lock) {} }
+        try resolver.requireUnused(try resolver.resolve(path))
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
         do { try device.load() } catch {
             throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)

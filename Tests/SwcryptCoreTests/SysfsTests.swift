@@ -94,6 +94,9 @@ final class SysfsTests: XCTestCase {
         let sysfs = Sysfs(root: root, procRoot: root + "/proc")
         XCTAssertEqual(sysfs.nvmeControllers(ofNamespace: "nvme1n1"), ["nvme1"])
         XCTAssertEqual(sysfs.nvmeNamespaces(ofController: "nvme1"), ["nvme1n1"])
+        // The kernel names the path in I/O error lines.
+        XCTAssertEqual(sysfs.multipathPaths(of: "nvme1n1"), ["nvme1c1n1"])
+        XCTAssertEqual(sysfs.multipathPaths(of: "nvme0n1"), [])
         // The single-path controller of the other fixture is unaffected.
         XCTAssertEqual(sysfs.nvmeNamespaces(ofController: "nvme0"), ["nvme0n1"])
     }
