@@ -5,22 +5,8 @@ import XCTest
 
 /// Inline-encryption capabilities read from fixture sysfs trees (no emulator has
 /// inline-encryption hardware), and the fscrypt conclusions drawn from them.
-final class InlineCryptoTests: XCTestCase {
-    var root = ""
-
-    func write(_ path: String, _ text: String) throws {
-        let full = root + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
-    }
-
-    func link(_ path: String, _ target: String) throws {
-        let full = root + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: target)
-    }
+final class InlineCryptoTests: FixtureTreeTestCase {
+    override var fixtureName: String { "inline" }
 
     /// A disk as the kernel would show it; `crypto` nil: no queue/crypto directory.
     func disk(_ name: String, major: Int, minor: Int, crypto: (modes: [String: String], dunBits: Int, slots: Int, keyFiles: [String])?) throws {
@@ -40,7 +26,7 @@ final class InlineCryptoTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        root = NSTemporaryDirectory() + "swcrypt-inline-\(UUID().uuidString)"
+        try super.setUpWithError()
         // UFS-like: AES-256-XTS with 4096-byte data units (and 512), 64-bit DUNs, 32 keyslots,
         // both key types shown (6.15+).
         try disk("sda", major: 8, minor: 0,
@@ -56,10 +42,6 @@ final class InlineCryptoTests: XCTestCase {
         try disk("nvme0n1", major: 259, minor: 0, crypto: nil)
         try write("boot/config-6.12.0-test", "CONFIG_FS_ENCRYPTION=y\nCONFIG_BLK_INLINE_ENCRYPTION=y\nCONFIG_BLK_INLINE_ENCRYPTION_FALLBACK=y")
         try write("boot/config-6.12.0-debian", "# CONFIG_BLK_INLINE_ENCRYPTION is not set\nCONFIG_FS_ENCRYPTION=y")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: root)
     }
 
     var sysfs: Sysfs { Sysfs(root: root, procRoot: root + "/proc") }

@@ -4,30 +4,9 @@ import XCTest
 @testable import SwcryptKit
 
 /// What `swcrypt check` gathers, against fixture trees for /sys, /proc and /lib/modules.
-final class PreflightGatherTests: XCTestCase {
-    var root = ""
+final class PreflightGatherTests: FixtureTreeTestCase {
     let release = "6.12.95+deb12-amd64"
-
-    override func setUpWithError() throws {
-        root = NSTemporaryDirectory() + "swcrypt-preflight-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: root)
-    }
-
-    func write(_ path: String, _ text: String) throws {
-        let full = root + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
-    }
-
-    func link(_ path: String, _ target: String) throws {
-        let full = root + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: target)
-    }
+    override var fixtureName: String { "preflight" }
 
     func preflight(identify: (@Sendable (NVMeNamespaceTarget) -> Result<IdentifyNamespace, SwcryptError>)? = nil) -> Preflight {
         Preflight(sysfs: Sysfs(root: root + "/sys", procRoot: root + "/proc"), modulesRoot: root, release: release,

@@ -2,23 +2,11 @@ import XCTest
 @testable import SwcryptKernel
 
 /// Sysfs reading against a captured-style tree built in a temporary root.
-final class SysfsTests: XCTestCase {
-    var root = ""
-
-    func write(_ path: String, _ text: String) throws {
-        let full = root + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try (text + "\n").write(toFile: full, atomically: true, encoding: .utf8)
-    }
-
-    func link(_ path: String, _ target: String) throws {
-        let full = root + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: target)
-    }
+final class SysfsTests: FixtureTreeTestCase {
+    override var fixtureName: String { "sysfs" }
 
     override func setUpWithError() throws {
-        root = NSTemporaryDirectory() + "swcrypt-sysfs-\(UUID().uuidString)"
+        try super.setUpWithError()
         let fm = FileManager.default
         let ns = "devices/pci0000:00/0000:00:04.0/nvme/nvme0/nvme0n1"
         try write("\(ns)/dev", "259:0")
@@ -42,10 +30,6 @@ final class SysfsTests: XCTestCase {
         try link("class/block/dm-0", "../../devices/virtual/block/dm-0")
         try link("class/nvme/nvme0", "../../devices/pci0000:00/0000:00:04.0/nvme/nvme0")
         try link("dev/block/259:0", "../../\(ns)")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: root)
     }
 
     func testNamespace() throws {
