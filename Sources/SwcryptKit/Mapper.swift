@@ -360,7 +360,7 @@ public final class Mapper {
     /// created and the key, and reports the kernel's reason.
     @discardableResult
     public func activate(_ plan: MapPlan) throws(SwcryptError) -> [MappingInfo] {
-        if let existing = try? dm.info(name: plan.name), existing != nil {
+        if (try? dm.info(name: plan.name)) != nil {
             throw SwcryptError(.busy, device: plan.name, "a mapping of that name exists already")
         }
         for layer in plan.layers {
