@@ -127,7 +127,7 @@ final class ReliabilityIntegrationTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let hex = key.map { String(format: "%02x", $0) }.joined()
-        FileManager.default.createFile(atPath: "\(dir)/key", contents: Data(key))
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/key", contents: Data(key)))
         XCTAssertEqual(try swcrypt("close", "rt-secret").status, 0)
         let m = try execute([VM.swcrypt, "map", "crypt", "rt-key", ns.path, "--cipher", "aes-gcm-random", "--key-file", "\(dir)/key", "--debug"])
         XCTAssertEqual(m.status, 0, m.stderr)
