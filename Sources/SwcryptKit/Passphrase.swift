@@ -1,6 +1,5 @@
 import SwcryptCore
 import SwcryptKeys
-import SwcryptKernel
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
