@@ -84,7 +84,7 @@ let package = Package(
 
         // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
         // kernel devices (only inside the test VM; they skip with a reason elsewhere).
-        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit"]),
-        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel"]),
+        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptKeys"]),
+        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptNVMe"]),
     ]
 )

@@ -28,6 +28,16 @@ public enum BlockIoctl {
 
 public enum Privileges {
     public static var isRoot: Bool { geteuid() == 0 }
+
+    /// Sets this process's core-file size limit (soft and hard) to 0: no core
+    /// file, and core handlers such as systemd-coredump, which honour the limit,
+    /// store nothing. Unlike PR_SET_DUMPABLE it leaves ptrace and /proc/PID
+    /// alone, which the Swift runtime's crash backtracer needs.
+    @discardableResult
+    public static func forbidCoreDumps() -> Bool {
+        var none = rlimit(rlim_cur: 0, rlim_max: 0)
+        return setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none) == 0
+    }
 }
 
 /// Small raw reads and writes on a block device (superblock areas).

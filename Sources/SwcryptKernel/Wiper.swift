@@ -32,107 +32,125 @@ public enum Interrupt {
 public enum Wiper {
     public enum Outcome: Sendable, Equatable { case completed, interrupted }
 
+    /// One pass over a device in `chunkBytes` pieces, `inFlight` threads each with
+    /// its own aligned buffer taking the next piece: the engine of the wipe and of
+    /// the read-back. `body` does one piece (offset, length) and returns how many
+    /// bytes it finished; the first error stops every thread.
+    final class Pass: Sendable {
+        let size: UInt64
+        let chunkBytes: Int
+        let next = Atomic<Int>(0)
+        let done = Atomic<UInt64>(0)
+        let finished = Atomic<Bool>(false)
+        let failure = Mutex<SwcryptError?>(nil)
+        let start = ContinuousClock.now
+
+        init(size: UInt64, chunkBytes: Int) { self.size = size; self.chunkBytes = chunkBytes }
+
+        var chunks: Int { Int((size + UInt64(chunkBytes) - 1) / UInt64(chunkBytes)) }
+        func elapsed() -> Double {
+            let d = ContinuousClock.now - start
+            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        var progress: WipeProgress { WipeProgress(done: done.load(ordering: .relaxed), total: size, seconds: elapsed()) }
+
+        func run(inFlight: Int, device: String, fill: UInt8?,
+                 _ body: @Sendable (UnsafeMutableRawPointer, UInt64, Int) throws(SwcryptError) -> Void) {
+            DispatchQueue.concurrentPerform(iterations: max(1, min(inFlight, chunks))) { _ in
+                var raw: UnsafeMutableRawPointer?
+                guard posix_memalign(&raw, 4096, chunkBytes) == 0, let buffer = raw else {
+                    failure.withLock { $0 = SwcryptError(.memory, device: device, "cannot allocate an aligned I/O buffer") }
+                    return
+                }
+                defer { free(buffer) }
+                if let fill { memset(buffer, Int32(fill), chunkBytes) }
+                while !Interrupt.requested && failure.withLock({ $0 == nil }) {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    guard i < chunks else { break }
+                    let offset = UInt64(i) * UInt64(chunkBytes)
+                    let length = Int(min(UInt64(chunkBytes), size - offset))
+                    do throws(SwcryptError) {
+                        try body(buffer, offset, length)
+                    } catch {
+                        failure.withLock { if $0 == nil { $0 = error } }
+                        return
+                    }
+                    done.add(UInt64(length), ordering: .relaxed)
+                }
+            }
+            finished.store(true, ordering: .relaxed)
+        }
+    }
+
+    static func openDirect(_ path: String, write: Bool) throws(SwcryptError) -> (Int32, UInt64) {
+        let fd = open(path, (write ? O_WRONLY : O_RDONLY) | swcrypt_shim_O_DIRECT() | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SwcryptError(.wrongDevice, device: path, "cannot open for \(write ? "writing" : "reading")", cause: Errno(rawValue: errno).description)
+        }
+        return (fd, UInt64(lseek(fd, 0, SEEK_END)))
+    }
+
     public static func zero(_ path: String, chunkBytes: Int = 4 << 20, inFlight: Int = 8,
                             progress: (@Sendable (WipeProgress) -> Void)? = nil) throws(SwcryptError) -> (Outcome, WipeProgress) {
-        let fd = open(path, O_WRONLY | swcrypt_shim_O_DIRECT() | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SwcryptError(.wrongDevice, device: path, "cannot open for writing", cause: Errno(rawValue: errno).description)
-        }
+        let (fd, size) = try openDirect(path, write: true)
         defer { close(fd) }
-        let size = UInt64(lseek(fd, 0, SEEK_END))
-        let chunks = Int((size + UInt64(chunkBytes) - 1) / UInt64(chunkBytes))
-        Diagnostics.shared.log(.debug, "wipe", "\(path): \(size) bytes in \(chunks) writes of \(chunkBytes) bytes, \(inFlight) in flight")
-        final class State: Sendable {
-            let next = Atomic<Int>(0)
-            let written = Atomic<UInt64>(0)
-            let finished = Atomic<Bool>(false)
-            let failure = Mutex<SwcryptError?>(nil)
-            let start = ContinuousClock.now
-            func elapsed() -> Double {
-                let d = ContinuousClock.now - start
-                return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-            }
-        }
-        let state = State()
+        let pass = Pass(size: size, chunkBytes: chunkBytes)
+        Diagnostics.shared.log(.debug, "wipe", "\(path): \(size) bytes in \(pass.chunks) writes of \(chunkBytes) bytes, \(inFlight) in flight")
         let reporter = DispatchGroup()
         if let progress {
             DispatchQueue.global().async(group: reporter) {
-                while !state.finished.load(ordering: .relaxed) {
-                    progress(WipeProgress(done: state.written.load(ordering: .relaxed), total: size, seconds: state.elapsed()))
+                while !pass.finished.load(ordering: .relaxed) {
+                    progress(pass.progress)
                     usleep(250_000)
                 }
             }
         }
-        DispatchQueue.concurrentPerform(iterations: max(1, min(inFlight, chunks))) { _ in
-            var raw: UnsafeMutableRawPointer?
-            guard posix_memalign(&raw, 4096, chunkBytes) == 0, let buffer = raw else {
-                state.failure.withLock { $0 = SwcryptError(.memory, device: path, "cannot allocate an aligned write buffer") }
-                return
-            }
-            defer { free(buffer) }
-            memset(buffer, 0, chunkBytes)
-            while !Interrupt.requested && state.failure.withLock({ $0 == nil }) {
-                let i = state.next.add(1, ordering: .relaxed).oldValue
-                guard i < chunks else { break }
-                let offset = UInt64(i) * UInt64(chunkBytes)
-                let length = Int(min(UInt64(chunkBytes), size - offset))
-                var done = 0
-                while done < length {
-                    let n = pwrite(fd, buffer + done, length - done, off_t(offset) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        let e = Errno(rawValue: errno)
-                        state.failure.withLock { $0 = SwcryptError(.failure, device: path, "write failed at byte \(offset + UInt64(done))", cause: e.description) }
-                        return
-                    }
-                    done += n
+        pass.run(inFlight: inFlight, device: path, fill: 0) { (buffer, offset, length) throws(SwcryptError) in
+            var done = 0
+            while done < length {
+                let n = pwrite(fd, buffer + done, length - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SwcryptError(.failure, device: path, "write failed at byte \(offset + UInt64(done))", cause: Errno(rawValue: errno).description)
                 }
-                state.written.add(UInt64(length), ordering: .relaxed)
+                done += n
             }
         }
-        state.finished.store(true, ordering: .relaxed)
         reporter.wait()
-        if fsync(fd) != 0, state.failure.withLock({ $0 == nil }) {
-            state.failure.withLock { $0 = SwcryptError(.failure, device: path, "flushing the writes failed", cause: Errno(rawValue: errno).description) }
+        if fsync(fd) != 0, pass.failure.withLock({ $0 == nil }) {
+            pass.failure.withLock { $0 = SwcryptError(.failure, device: path, "flushing the writes failed", cause: Errno(rawValue: errno).description) }
         }
-        if let error = state.failure.withLock({ $0 }) { throw error }
-        let final = WipeProgress(done: state.written.load(ordering: .relaxed), total: size, seconds: state.elapsed())
+        if let error = pass.failure.withLock({ $0 }) { throw error }
+        let final = pass.progress
         progress?(final)
         return (Interrupt.requested ? .interrupted : .completed, final)
     }
 }
 
 extension Wiper {
-    /// Reads the whole device back (O_DIRECT, 1 MiB at a time) and returns the
-    /// byte offsets of `blockBytes` blocks that fail to read. With authenticated
-    /// encryption a failing block is one whose tag does not match its data.
-    public static func unreadableBlocks(_ path: String, blockBytes: Int) throws(SwcryptError) -> [UInt64] {
-        let fd = open(path, O_RDONLY | swcrypt_shim_O_DIRECT() | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SwcryptError(.wrongDevice, device: path, "cannot open for reading", cause: Errno(rawValue: errno).description)
-        }
+    /// Reads the whole device back (O_DIRECT, as many requests in flight as the
+    /// wipe) and returns the byte offsets, in order, of `blockBytes` blocks that
+    /// fail to read. With authenticated encryption a failing block is one whose
+    /// tag does not match its data.
+    public static func unreadableBlocks(_ path: String, blockBytes: Int, chunkBytes: Int = 4 << 20,
+                                        inFlight: Int = 8) throws(SwcryptError) -> [UInt64] {
+        let (fd, size) = try openDirect(path, write: false)
         defer { close(fd) }
-        let size = UInt64(lseek(fd, 0, SEEK_END))
-        let chunk = 1 << 20
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 4096, chunk) == 0, let buffer = raw else {
-            throw SwcryptError(.memory, device: path, "cannot allocate an aligned read buffer")
-        }
-        defer { free(buffer) }
-        var bad = [UInt64]()
-        var offset: UInt64 = 0
-        while offset < size && !Interrupt.requested {
-            let length = Int(min(UInt64(chunk), size - offset))
-            if pread(fd, buffer, length, off_t(offset)) != length {
-                // Find the failing blocks inside this chunk.
-                var b = 0
-                while b < length {
-                    if pread(fd, buffer, blockBytes, off_t(offset) + off_t(b)) != blockBytes { bad.append(offset + UInt64(b)) }
-                    b += blockBytes
+        let bad = Mutex<[UInt64]>([])
+        let pass = Pass(size: size, chunkBytes: chunkBytes)
+        pass.run(inFlight: inFlight, device: path, fill: nil) { (buffer, offset, length) throws(SwcryptError) in
+            if pread(fd, buffer, length, off_t(offset)) == length { return }
+            // Find the failing blocks inside this piece.
+            var b = 0
+            while b < length {
+                if pread(fd, buffer, blockBytes, off_t(offset) + off_t(b)) != blockBytes {
+                    let at = offset + UInt64(b)
+                    bad.withLock { $0.append(at) }
                 }
+                b += blockBytes
             }
-            offset += UInt64(length)
         }
-        return bad
+        if let error = pass.failure.withLock({ $0 }) { throw error }
+        return bad.withLock { $0 }.sorted()
     }
 }

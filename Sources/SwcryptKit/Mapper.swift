@@ -562,28 +562,15 @@ public final class Mapper {
         case .random:
             return SecretBytes.random(count: size)
         case .file(let path):
-            let fd: Int32 = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
-            }
-            defer { if path != "-" { close(fd) } }
-            var got = 0
             // One byte more than needed, to notice a key file that is too long.
-            var bytes = [UInt8](repeating: 0, count: size + 1)
-            defer { bytes.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) } }
-            while got < size + 1 {
-                let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, size + 1 - got) }
-                if n < 0 { if errno == EINTR { continue }
-                    throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description) }
-                if n == 0 { break }
-                got += n
-            }
+            let key = try readKeyFile(path, atMost: size + 1)
+            let got = key.count
             guard got == size else {
                 throw SwcryptError(.failure, device: path, got > size
                                    ? "the key file holds more than the \(size) key bytes the cipher needs"
                                    : "the key file holds \(got) bytes; the cipher needs \(size)")
             }
-            return SecretBytes(Array(bytes[0..<size]))
+            return key
         }
     }
 }

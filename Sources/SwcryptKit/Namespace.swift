@@ -91,12 +91,19 @@ public struct NamespaceInspector: Sendable {
     }
 }
 
-/// Runs an NVMe-layer call, mapping its error to swcrypt's.
+/// Runs an NVMe-layer call, mapping its error to swcrypt's, with what the
+/// kernel logged during the call ("nvme nvme0: ... timeout, reset controller",
+/// or the command and status when passthru_err_log_enabled is set).
 func nvme<T>(_ device: String, _ body: () throws(NVMeCommandError) -> T) throws(SwcryptError) -> T {
+    let kmsg = KernelLogWindow()
     do {
         return try body()
     } catch {
-        throw SwcryptError(nvme: error, device: device)
+        var e = SwcryptError(nvme: error, device: device)
+        if let k = KernelLogWindow.reason(KernelLogWindow.relevant(kmsg?.drain() ?? [])) {
+            e.cause = (e.cause.map { $0 + "; " } ?? "") + "kernel: \(k)"
+        }
+        throw e
     }
 }
 

@@ -1,4 +1,5 @@
 import SwcryptCore
+import SwcryptKernel
 import SwcryptKeys
 import SystemPackage
 #if canImport(Glibc)
@@ -18,28 +19,10 @@ public enum PassphraseSource: Sendable, Equatable {
     public func read(device: String) throws(SwcryptError) -> SecretBytes {
         switch self {
         case .file(let path):
-            let fd: Int32 = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+            let secret = try readKeyFile(path, atMost: Self.maxKeyFileBytes + 1)
+            if secret.count > Self.maxKeyFileBytes {
+                throw SwcryptError(.failure, device: path, "the key file is larger than \(Self.maxKeyFileBytes) bytes")
             }
-            defer { if path != "-" { close(fd) } }
-            var bytes = [UInt8]()
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            defer { chunk.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) } }
-            while true {
-                let n = Glibc.read(fd, &chunk, chunk.count)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
-                }
-                if n == 0 { break }
-                bytes += chunk[0..<n]
-                if bytes.count > Self.maxKeyFileBytes {
-                    throw SwcryptError(.failure, device: path, "the key file is larger than \(Self.maxKeyFileBytes) bytes")
-                }
-            }
-            let secret = SecretBytes(bytes)
-            bytes.withUnsafeMutableBytes { if let b = $0.baseAddress { explicit_bzero(b, $0.count) } }
             guard secret.count > 0 else {
                 throw SwcryptError(.failure, device: path, "the key file is empty; an empty passphrase is refused")
             }
@@ -52,7 +35,7 @@ public enum PassphraseSource: Sendable, Equatable {
             guard first.count > 0 else { throw SwcryptError(.failure, device: device, "an empty passphrase is refused") }
             if verify {
                 let second = try Self.prompt("Verify passphrase: ")
-                guard second.bytes == first.bytes else {
+                guard second.matches(first) else {
                     throw SwcryptError(.failure, device: device, "the passphrases do not match; nothing was changed")
                 }
             }
@@ -77,12 +60,52 @@ public enum PassphraseSource: Sendable, Equatable {
             if haveTermios { tcsetattr(fd, TCSAFLUSH, &old) }
             _ = write(fd, "\n", 1)
         }
-        var line = [UInt8]()
+        let secret = SecretBytes(capacity: 256)
         var c: UInt8 = 0
-        while Glibc.read(fd, &c, 1) == 1 && c != 10 { line.append(c) }
-        let secret = SecretBytes(line)
-        line.withUnsafeMutableBytes { if let b = $0.baseAddress { explicit_bzero(b, $0.count) } }
+        while Glibc.read(fd, &c, 1) == 1 && c != 10 { secret.append(c) }
+        c = 0
         return secret
     }
 }
 
+/// Process-wide protection for the secrets swcrypt handles.
+public enum Secrets {
+    /// Signals the Swift runtime's crash backtracer catches.
+    static let crashSignals = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT]
+
+    /// Called first thing. No core dumps at all: swcrypt's own copies of keys
+    /// and passphrases are in pages left out of dumps (SecretBytes), but the
+    /// volume key and passphrase copies libcryptsetup holds during format and
+    /// open are in its ordinary heap, which only the core limit keeps out.
+    /// And no crash report from the Swift runtime's backtracer, whose register
+    /// dump prints 16 bytes of memory at every register, a key buffer included
+    /// when one is being read or used; a crash ends with the signal's default
+    /// action instead. Setting SWIFT_BACKTRACE in the environment (for
+    /// debugging swcrypt itself) keeps the backtracer.
+    public static func protectProcess() {
+        Privileges.forbidCoreDumps()
+        if getenv("SWIFT_BACKTRACE") == nil {
+            for s in crashSignals { signal(s, SIG_DFL) }
+        }
+    }
+}
+
+/// Reads a key file ("-" is stdin) up to `atMost` bytes, straight into a
+/// secret's locked, undumpable pages: no other copy is made on the way in.
+func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretBytes {
+    let fd: Int32 = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+    }
+    defer { if path != "-" { close(fd) } }
+    let secret = SecretBytes(capacity: min(atMost, 4096))
+    while secret.count < atMost {
+        let n = secret.read(from: fd, limit: min(4096, atMost - secret.count))
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+        }
+        if n == 0 { break }
+    }
+    return secret
+}

@@ -219,7 +219,7 @@ public final class LUKSDevice {
     @discardableResult
     public func addKeyslot(passphrase: SecretBytes) throws(LUKSError) -> Int {
         Int(try call("add a keyslot to") {
-            passphrase.bytes.withUnsafeBytes { raw in
+            passphrase.withUnsafeBytes { raw in
                 crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, nil, 0,
                                                 raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
             }
@@ -229,7 +229,7 @@ public final class LUKSDevice {
     /// Activates with the passphrase (or key-file contents). EPERM means a wrong passphrase.
     public func activate(name: String, passphrase: SecretBytes, readOnly: Bool) throws(LUKSError) {
         _ = try call("open") {
-            passphrase.bytes.withUnsafeBytes { raw in
+            passphrase.withUnsafeBytes { raw in
                 crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, raw.baseAddress?.assumingMemoryBound(to: CChar.self),
                                              raw.count, readOnly ? Flag.activateReadOnly : 0)
             }

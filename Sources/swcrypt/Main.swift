@@ -1,5 +1,6 @@
 import ArgumentParser
 import SwcryptCore
+import SwcryptKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,6 +8,7 @@ import Glibc
 @main
 struct Main {
     static func main() {
+        Secrets.protectProcess()
         do {
             var command = try Swcrypt.parseAsRoot()
             try command.run()

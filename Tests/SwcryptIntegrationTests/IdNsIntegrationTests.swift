@@ -1,5 +1,8 @@
 import Foundation
 import XCTest
+import SwcryptCore
+import SwcryptNVMe
+@testable import SwcryptKit
 
 /// `swcrypt id-ns` against the emulated NVMe controller, with nvme-cli and sysfs as witnesses.
 final class IdNsIntegrationTests: XCTestCase {
@@ -57,6 +60,34 @@ final class IdNsIntegrationTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("verdict: ready"), r.stdout)
         let plain = try swcrypt("id-ns", try KernelNamespace.byNSID(2).path)
         XCTAssertTrue(plain.stdout.contains("--lbaf 7"), plain.stdout)
+    }
+
+    /// An NVMe command the device refuses carries the kernel's line in swcrypt's
+    /// error when the kernel logs one. Linux logs failed passthrough commands
+    /// only with passthru_err_log_enabled set (off by default; set here and put
+    /// back). The command: Identify Namespace of an nsid that does not exist,
+    /// through the call path every swcrypt NVMe command takes.
+    func testKernelLineInNVMeErrors() throws {
+        let ns = try KernelNamespace.byNSID(1)
+        let knobs = try must(["bash", "-c", "ls /sys/class/nvme/*/passthru_err_log_enabled /sys/block/nvme*/passthru_err_log_enabled 2>/dev/null || true"]).lines.filter { !$0.isEmpty }
+        guard !knobs.isEmpty else {
+            throw XCTSkip("skipped, because this kernel has no passthru_err_log_enabled: it does not log failed NVMe passthrough commands")
+        }
+        let saved = knobs.map { ($0, sysfs($0) ?? "off") }
+        for k in knobs { try must(["bash", "-c", "echo on > \(k)"]) }
+        defer { for (k, v) in saved { _ = try? sh("echo \(v) > \(k)") } }
+        do {
+            _ = try nvme(ns.path) { () throws(NVMeCommandError) in
+                try NVMeDevice(path: ns.path).identifyNamespace(nsid: 0x7777)
+            }
+            XCTFail("Identify Namespace 0x7777 on \(ns.path) succeeded")
+        } catch {
+            let text = error.description
+            XCTAssertTrue(text.hasPrefix(ns.path + ":"), text)
+            XCTAssertTrue(text.contains("NVMe status 0x"), text)
+            XCTAssertTrue(text.contains("kernel: nvme"), "no kernel line in: \(text)")
+            print("reliability: NVMe error with the kernel's line: \(text)")
+        }
     }
 
     /// Paths that are not namespaces: one line naming the device and what it is, exit 4.

@@ -140,6 +140,104 @@ final class ReliabilityIntegrationTests: XCTestCase {
         print("reliability: secrets: \(scanned) places scanned (output with --debug, /proc/*/cmdline and environ, dmsetup table --showkeys, /proc/keys), 0 hits")
     }
 
+    /// Secrets stay out of core dumps, two ways. swcrypt's own copies of a
+    /// passphrase live in pages marked MADV_DONTDUMP (and locked): checked on a
+    /// swcrypt blocked half-way through reading one from a pipe, by finding
+    /// every copy in its memory (/proc/PID/mem) and the flags of the mapping
+    /// holding it (/proc/PID/smaps VmFlags "dd", "lo"). And swcrypt sets its
+    /// core limit to 0 (libcryptsetup's copies are in ordinary heap) and turns
+    /// off the Swift runtime's crash report (it prints memory at each register):
+    /// killed with SIGABRT it dies at once, prints no report and leaves no core
+    /// file, where a control process does.
+    func testSecretsStayOutOfCoreDumps() throws {
+        let nb = try NullBlk.create("rt-core", sizeMB: 16)
+        defer { nb.remove() }
+        let dir = try VM.tempDir()
+        defer { _ = try? sh("rm -rf \(dir)") }
+        let cores = "\(dir)/cores"
+        try must(["mkdir", "-p", cores])
+        let oldPattern = try must(["cat", "/proc/sys/kernel/core_pattern"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try must(["bash", "-c", "echo '\(cores)/core.%e.%p' > /proc/sys/kernel/core_pattern"])
+        defer { _ = try? sh("echo '\(oldPattern)' > /proc/sys/kernel/core_pattern") }
+
+        // The control: an ordinary process with the same limit dumps core.
+        let control = try sh("ulimit -c unlimited; sleep 30 & s=$!; sleep 0.3; kill -ABRT $s; wait $s; echo \"status=$?\"")
+        XCTAssertTrue(control.stdout.contains("status=134"), control.stdout + control.stderr)
+
+        let marker = "partial-\(UUID().uuidString)"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        // exec: same pid, started with an unlimited core limit of its own.
+        p.arguments = ["-c", "ulimit -c unlimited; exec \(VM.swcrypt) format \(nb.path) --yes --no-wipe --key-file -"]
+        // Output to a file, so a long crash report never blocks on a full pipe.
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/out", contents: nil))
+        let out = try XCTUnwrap(FileHandle(forWritingAtPath: "\(dir)/out"))
+        let inp = Pipe()
+        p.standardInput = inp; p.standardOutput = out; p.standardError = out
+        try p.run()
+        inp.fileHandleForWriting.write(Data(marker.utf8))   // no EOF: swcrypt keeps reading
+        let pid = p.processIdentifier
+        let scan = """
+            import re, sys
+            pid, marker = sys.argv[1], sys.argv[2].encode()
+            regions, cur = [], None
+            for line in open(f"/proc/{pid}/smaps"):
+                m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\\S+)", line)
+                if m: cur = [int(m[1], 16), int(m[2], 16), m[3], []]; regions.append(cur)
+                elif line.startswith("VmFlags:"): cur[3] = line.split(":", 1)[1].split()
+            hits = dd = lo = scanned = 0
+            with open(f"/proc/{pid}/mem", "rb", 0) as mem:
+                for start, end, perm, flags in regions:
+                    if "r" not in perm: continue
+                    try: mem.seek(start); data = mem.read(end - start)
+                    except OSError: continue
+                    scanned += 1
+                    n = data.count(marker)
+                    hits += n; dd += n if "dd" in flags else 0; lo += n if "lo" in flags else 0
+                    if n: print(f"hit {start:x}-{end:x} {perm} {' '.join(flags)}")
+            print(f"regions={scanned} hits={hits} dd={dd} lo={lo}")
+            """
+        try scan.write(toFile: "\(dir)/scan.py", atomically: true, encoding: .utf8)
+        var counts = [String: Int](), report = ""
+        for _ in 0..<10 {   // until swcrypt has read what was written (a scan takes ~15 s under TCG)
+            usleep(500_000)
+            guard p.isRunning else { break }
+            let r = try sh("timeout 300 python3 \(dir)/scan.py \(pid) \(marker)")
+            report = r.stdout + r.stderr
+            counts = [:]
+            for field in (r.lines.last { $0.hasPrefix("regions=") } ?? "").split(separator: " ") {
+                let kv = field.split(separator: "=")
+                if kv.count == 2, let v = Int(kv[1]) { counts[String(kv[0])] = v }
+            }
+            if (counts["hits"] ?? 0) > 0 { break }
+        }
+        let limits = (try? String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)) ?? ""
+        let coreLimit = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init) ?? "?"
+
+        kill(pid, SIGABRT)
+        var waited = 0
+        while p.isRunning && waited < 60 { sleep(1); waited += 1 }
+        if p.isRunning { kill(pid, SIGKILL) }
+        XCTAssertLessThan(waited, 60, "swcrypt did not end within 60 s of SIGABRT")
+        p.waitUntilExit()
+        try? inp.fileHandleForWriting.close()
+        try out.close()
+        let output = (try? String(contentsOfFile: "\(dir)/out", encoding: .utf8)) ?? ""
+        let files = try FileManager.default.contentsOfDirectory(atPath: cores)
+
+        XCTAssertGreaterThan(counts["hits"] ?? 0, 0, "the partial passphrase was not found in swcrypt's memory: the scan proves nothing (\(report))")
+        XCTAssertEqual(counts["dd"], counts["hits"], "a copy of the passphrase is in memory that a core dump would include: \(report)")
+        XCTAssertTrue(coreLimit.contains(" 0 ") || coreLimit.hasSuffix(" 0"), "swcrypt's core limit: \(coreLimit)")
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, output)
+        XCTAssertEqual(p.terminationStatus, SIGABRT, output)
+        XCTAssertTrue(files.contains { $0.hasPrefix("core.sleep") }, "the control process left no core: the test proves nothing (\(files))")
+        XCTAssertFalse(files.contains { $0.hasPrefix("core.swcrypt") }, "swcrypt left a core dump: \(files)")
+        XCTAssertFalse(output.contains(marker), "the passphrase is in swcrypt's output")
+        // No crash report from the Swift runtime: its register dump prints memory.
+        XCTAssertFalse(output.contains("Registers:") || output.contains("Backtracing"), "the Swift backtracer ran: \(output)")
+        print("reliability: core dumps: \(counts["hits"] ?? 0) copies of a partial passphrase in swcrypt's memory, \(counts["dd"] ?? 0) in pages excluded from dumps (\(counts["lo"] ?? 0) locked), \(counts["regions"] ?? 0) regions scanned; core limit \(coreLimit.split(separator: " ", omittingEmptySubsequences: true).suffix(3).prefix(2).joined(separator: "/")); SIGABRT: control dumped core, swcrypt did not (ended in \(waited) s)")
+    }
+
     /// Two opens of the same volume to the same name at once: one wins, the
     /// other fails cleanly with exit 5; no half-built stack either way.
     func testConcurrentOpens() throws {
