@@ -30,7 +30,7 @@ public struct Finding: Equatable, Sendable, Codable {
     public var item: String
     public var status: CheckStatus
     public var detail: String
-    public var advice: String?
+    @ExplicitNull public var advice: String?
 
     public init(_ area: CheckArea, _ item: String, _ status: CheckStatus, _ detail: String, advice: String? = nil) {
         self.area = area
@@ -47,15 +47,6 @@ public struct Finding: Equatable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey { case area, item, status, detail, advice }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(area, forKey: .area)
-        try c.encode(item, forKey: .item)
-        try c.encode(status, forKey: .status)
-        try c.encode(detail, forKey: .detail)
-        try c.encode(advice, forKey: .advice) // null, not omitted
-    }
 }
 
 // MARK: - Facts
@@ -674,23 +665,14 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
     public struct DeviceMapper: Codable, Equatable, Sendable {
         /// "queried", "not-root", "unavailable".
         public var status: String
-        public var problem: String?
-        public var driverVersion: String?
+        @ExplicitNull public var problem: String?
+        @ExplicitNull public var driverVersion: String?
         /// Target name to version ("crypt": "1.28.0").
         public var targets: [String: String]
         public var capabilities: [String]
         enum CodingKeys: String, CodingKey {
             case status, problem, targets, capabilities
             case driverVersion = "driver_version"
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(status, forKey: .status)
-            try c.encode(problem, forKey: .problem)
-            try c.encode(driverVersion, forKey: .driverVersion)
-            try c.encode(targets, forKey: .targets)
-            try c.encode(capabilities, forKey: .capabilities)
         }
     }
 
@@ -700,37 +682,21 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
         /// "usable", "missing", "unknown".
         public var status: String
         public var metadataBytes: Int
-        public var mibPerSecond: Double?
-        public var problem: String?
+        @ExplicitNull public var mibPerSecond: Double?
+        @ExplicitNull public var problem: String?
         enum CodingKeys: String, CodingKey {
             case cipher, algorithm, status, problem
             case metadataBytes = "metadata_bytes"
             case mibPerSecond = "mib_per_s"
         }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(cipher, forKey: .cipher)
-            try c.encode(algorithm, forKey: .algorithm)
-            try c.encode(status, forKey: .status)
-            try c.encode(metadataBytes, forKey: .metadataBytes)
-            try c.encode(mibPerSecond, forKey: .mibPerSecond)
-            try c.encode(problem, forKey: .problem)
-        }
     }
 
     public struct Library: Codable, Equatable, Sendable {
-        public var version: String?
+        @ExplicitNull public var version: String?
         public var inlineHWTags: Bool
         enum CodingKeys: String, CodingKey {
             case version
             case inlineHWTags = "inline_hw_tags"
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(version, forKey: .version)
-            try c.encode(inlineHWTags, forKey: .inlineHWTags)
         }
     }
 
@@ -742,7 +708,7 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
         public var logicalBlockSize: Int
         public var physicalBlockSize: Int
         public var sizeBytes: UInt64
-        public var metadataBytes: Int?
+        @ExplicitNull public var metadataBytes: Int?
         public var integrityFormat: String
         public var tagSize: Int
         public var freeMetadataBytes: Int
@@ -752,8 +718,8 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
         public var holders: [String]
         public var mounts: [String]
         /// NVMe namespaces: id-ns's per-geometry fits (nil when not a namespace or identify failed).
-        public var lbaFormats: [NamespaceReportJSON.Fit]?
-        public var namespaceProblem: String?
+        @ExplicitNull public var lbaFormats: [NamespaceReportJSON.Fit]?
+        @ExplicitNull public var namespaceProblem: String?
 
         enum CodingKeys: String, CodingKey {
             case path, name, kind, description, fits, holders, mounts
@@ -768,27 +734,6 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
             case lbaFormats = "lba_formats"
             case namespaceProblem = "namespace_problem"
         }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(path, forKey: .path)
-            try c.encode(name, forKey: .name)
-            try c.encode(kind, forKey: .kind)
-            try c.encode(description, forKey: .description)
-            try c.encode(logicalBlockSize, forKey: .logicalBlockSize)
-            try c.encode(physicalBlockSize, forKey: .physicalBlockSize)
-            try c.encode(sizeBytes, forKey: .sizeBytes)
-            try c.encode(metadataBytes, forKey: .metadataBytes)
-            try c.encode(integrityFormat, forKey: .integrityFormat)
-            try c.encode(tagSize, forKey: .tagSize)
-            try c.encode(freeMetadataBytes, forKey: .freeMetadataBytes)
-            try c.encode(protectionInformation, forKey: .protectionInformation)
-            try c.encode(fits, forKey: .fits)
-            try c.encode(holders, forKey: .holders)
-            try c.encode(mounts, forKey: .mounts)
-            try c.encode(lbaFormats, forKey: .lbaFormats)
-            try c.encode(namespaceProblem, forKey: .namespaceProblem)
-        }
     }
 
     public struct Facts: Codable, Equatable, Sendable {
@@ -798,22 +743,11 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
         public var deviceMapper: DeviceMapper
         public var aeads: [AEAD]
         public var libcryptsetup: Library
-        public var device: Device?
+        @ExplicitNull public var device: Device?
         enum CodingKeys: String, CodingKey {
             case root, modules, aeads, libcryptsetup, device
             case kernelRelease = "kernel_release"
             case deviceMapper = "device_mapper"
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(kernelRelease, forKey: .kernelRelease)
-            try c.encode(root, forKey: .root)
-            try c.encode(modules, forKey: .modules)
-            try c.encode(deviceMapper, forKey: .deviceMapper)
-            try c.encode(aeads, forKey: .aeads)
-            try c.encode(libcryptsetup, forKey: .libcryptsetup)
-            try c.encode(device, forKey: .device)
         }
     }
 

@@ -2,6 +2,9 @@ import SwcryptCore
 import SwcryptKernel
 import SwcryptKeys
 import SwcryptLUKS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// dm-integrity journalling for volumes without device metadata.
 public enum IntegrityMode: String, Sendable, CaseIterable {
@@ -39,7 +42,11 @@ public struct VolumeFormatRequest: Sendable {
     public var wipe = true
     /// Initialisation: bytes per write and writes in flight.
     public var initBlockBytes = 4 << 20
-    public var initQueueDepth = 8
+    /// Two per CPU, 2 to 8: enough to keep every CPU's crypto and the device's
+    /// queue busy; more only waits on dm-crypt's page pool (measured in the VM:
+    /// 8 x 4 MiB on 2 vCPUs initialised slower than 4 x 4 MiB).
+    public var initQueueDepth = VolumeFormatRequest.defaultInitQueueDepth
+    public static var defaultInitQueueDepth: Int { min(8, max(2, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
     /// Read every sector back after initialisation.
     public var verify = true
     public var label: String?

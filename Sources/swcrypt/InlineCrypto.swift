@@ -74,36 +74,21 @@ struct InlineCryptoReportJSON: Encodable {
     struct Device: Encodable {
         var device: String
         var sysfs: String
-        var inlineCrypto: Capability?
+        @ExplicitNull var inlineCrypto: Capability?
         var message: String?
         enum CodingKeys: String, CodingKey {
             case device, sysfs, message
             case inlineCrypto = "inline_crypto"
         }
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(device, forKey: .device)
-            try c.encode(sysfs, forKey: .sysfs)
-            try c.encode(inlineCrypto, forKey: .inlineCrypto) // null, not omitted
-            try c.encodeIfPresent(message, forKey: .message)
-        }
     }
 
     struct Fallback: Encodable {
-        var enabled: Bool?
-        var blockLayer: Bool?
+        @ExplicitNull var enabled: Bool?
+        @ExplicitNull var blockLayer: Bool?
         var source: String
         enum CodingKeys: String, CodingKey {
             case enabled, source
             case blockLayer = "blk_inline_encryption"
-        }
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(enabled, forKey: .enabled)
-            try c.encode(blockLayer, forKey: .blockLayer)
-            try c.encode(source, forKey: .source)
         }
     }
 

@@ -38,7 +38,7 @@ struct Format: ParsableCommand {
     @Option(help: "LUKS2 label.") var label: String?
     @Flag(help: "Skip initialising the tags (sectors not written since fail to read).") var noWipe = false
     @Option(help: "Initialisation: KiB per write.") var initBlockKib = 4096
-    @Option(help: "Initialisation: writes in flight.") var initQueueDepth = 8
+    @Option(help: "Initialisation: writes in flight (default two per CPU, 2 to 8).") var initQueueDepth: Int?
     @Flag(help: "Do not read every sector back after initialising it.") var noVerify = false
     @Flag(name: [.short, .long], help: "Do not ask for confirmation.") var yes = false
     @Flag(name: [.short, .long], help: "No progress line.") var quiet = false
@@ -66,11 +66,11 @@ struct Format: ParsableCommand {
         r.memoryKiB = pbkdfMemory
         r.forcedIterations = pbkdfForceIterations
         r.wipe = !noWipe
-        guard initBlockKib >= 4, initBlockKib % 4 == 0, initQueueDepth >= 1 else {
+        guard initBlockKib >= 4, initBlockKib % 4 == 0, (initQueueDepth ?? 1) >= 1 else {
             throw SwcryptError(.failure, device: device, "--init-block-kib must be a multiple of 4 and --init-queue-depth at least 1")
         }
         r.initBlockBytes = initBlockKib << 10
-        r.initQueueDepth = initQueueDepth
+        if let initQueueDepth { r.initQueueDepth = initQueueDepth }
         r.verify = !noVerify
         r.label = label
         let manager = VolumeManager()
