@@ -32,8 +32,18 @@ done
 export PATH
 
 # Newest unpacked 6.12 kernel (version sort), unless the caller chose one.
+# Empty when none is unpacked yet (a fresh machine): callers run Scripts/setup then.
+# No pipeline here: this file is sourced under the callers' `set -euo pipefail`,
+# where a failing `ls` would end them before setup could run.
 if [[ -z ${SWCRYPT_KERNEL-} ]]; then
-    SWCRYPT_KERNEL="$(ls -1d /boot/vmlinuz-6.12* 2>/dev/null | sort -V | tail -n1)"
+    SWCRYPT_KERNEL=""
+    for _swcrypt_d in /boot/vmlinuz-6.12*; do
+        [[ -f $_swcrypt_d ]] || continue
+        if [[ -z $SWCRYPT_KERNEL ]] ||
+           [[ "$(printf '%s\n%s\n' "$SWCRYPT_KERNEL" "$_swcrypt_d" | sort -V | tail -n1)" == "$_swcrypt_d" ]]; then
+            SWCRYPT_KERNEL="$_swcrypt_d"
+        fi
+    done
 fi
 export SWCRYPT_KERNEL
 

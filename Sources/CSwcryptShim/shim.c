@@ -21,3 +21,20 @@ int swcrypt_shim_O_DIRECT(void) { return O_DIRECT; }
 
 size_t swcrypt_shim_CMSG_SPACE(size_t length) { return CMSG_SPACE(length); }
 size_t swcrypt_shim_CMSG_LEN(size_t length) { return CMSG_LEN(length); }
+
+/* swcrypt's own version, set by the release build (Scripts/build-release passes
+ * -Xcc -DSWCRYPT_VERSION="..." from `git describe`); a plain `swift build`
+ * says so instead of guessing. A string macro cannot be imported into Swift. */
+#ifndef SWCRYPT_VERSION
+#define SWCRYPT_VERSION "0.0.0+unreleased (a development build, not made by Scripts/build-release)"
+#endif
+const char *swcrypt_shim_version(void) { return SWCRYPT_VERSION; }
+
+/* dladdr is a GNU extension (Swift's Glibc module does not see it): the file
+ * the dynamic loader mapped SYMBOL from, or NULL. */
+#include <dlfcn.h>
+const char *swcrypt_shim_object_path(const void *symbol) {
+    Dl_info info;
+    if (dladdr(symbol, &info) == 0) return NULL;
+    return info.dli_fname;
+}

@@ -95,6 +95,15 @@ public enum LUKSLibrary {
         return nil
     }()
 
+    /// The file the library was loaded from (e.g. /usr/lib/swcrypt/libcryptsetup.so.12
+    /// for the package's private copy), as the dynamic loader resolved it.
+    public static var path: String? {
+        guard let program = dlopen(nil, RTLD_NOW) else { return nil }
+        defer { dlclose(program) }
+        guard let symbol = dlsym(program, "crypt_init") else { return nil }
+        return loadedObjectPath(of: symbol)
+    }
+
     /// Whether the loaded library has `crypt_format_inline` (LUKS2 with inline HW
     /// tags, libcryptsetup 2.8): looked up in the process's global symbol scope.
     public static var hasInlineHWTags: Bool {

@@ -47,4 +47,14 @@ struct Swcrypt: ParsableCommand {
               5 device busy or exists: mounted, held by a mapping, opened exclusively elsewhere
             """,
         subcommands: [Check.self, IdNs.self, NvmeFormat.self, Format.self, Open.self, Close.self, Status.self, Dump.self, Map.self, Unmap.self, Ls.self, TestDev.self, InlineCrypto.self])
+
+    // Not ArgumentParser's built-in version: that is a fixed string, and this also
+    // says which libcryptsetup the loader found (the package's private copy or the system's).
+    @Flag(name: [.customShort("V"), .long], help: "Print swcrypt's version and the libcryptsetup it runs with.")
+    var version = false
+
+    func run() throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        for line in VersionInfo.current().lines { print(line) }
+    }
 }

@@ -36,4 +36,9 @@ int swcrypt_shim_O_DIRECT(void);
 #include <linux/if_alg.h>
 size_t swcrypt_shim_CMSG_SPACE(size_t length);
 size_t swcrypt_shim_CMSG_LEN(size_t length);
+
+/* swcrypt's version string, fixed at build time (SWCRYPT_VERSION). */
+const char *swcrypt_shim_version(void);
+/* The file the dynamic loader mapped SYMBOL from (dladdr), or NULL. */
+const char *swcrypt_shim_object_path(const void *symbol);
 #endif
