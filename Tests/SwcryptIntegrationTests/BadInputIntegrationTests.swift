@@ -118,7 +118,7 @@ final class BadInputIntegrationTests: XCTestCase {
             let mappings = try dmNames(), keys = try swcryptKeys()
             let sums = try c.watch.map { try digest($0) }
             let r = c.asUser
-                ? try execute(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", VM.swcrypt] + c.args)
+                ? try execute(VM.asNobody(c.args))
                 : try execute([VM.swcrypt] + c.args)
             let lines = r.stderr.split(separator: "\n")
             var good = true

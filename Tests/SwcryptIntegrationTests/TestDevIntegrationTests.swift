@@ -145,8 +145,7 @@ final class TestDevIntegrationTests: XCTestCase {
     }
 
     func testNonRootRefused() throws {
-        let r = try execute(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", VM.swcrypt,
-                             "testdev", "create", "null-blk"])
+        let r = try execute(VM.asNobody(["testdev", "create", "null-blk"]))
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("root"), r.stderr)

@@ -23,6 +23,27 @@ enum VM {
         ProcessInfo.processInfo.environment["SWCRYPT_BIN"] ?? repo + "/.build/debug/swcrypt"
     }
 
+    /// A command line that runs swcrypt as uid/gid 65534 (nobody). The checkout may
+    /// not be reachable for that user (a clone under a mode-0700 `mktemp -d`), and
+    /// then neither is the binary nor the libcryptsetup beside it in .deps: the
+    /// loader would fall back to the system's older library and swcrypt would die
+    /// at load instead of saying "needs root". So nobody runs a copy of both in a
+    /// world-readable directory of the guest's own /tmp.
+    static func asNobody(_ args: [String]) throws -> [String] {
+        let dir = "/tmp/swcrypt-nobody"
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: dir + "/swcrypt") {
+            try fm.createDirectory(atPath: dir + "/lib", withIntermediateDirectories: true,
+                                   attributes: [.posixPermissions: 0o755])
+            try must(["cp", swcrypt, dir + "/swcrypt"])
+            let lib = repo + "/.deps/cryptsetup/lib/libcryptsetup.so.12"
+            if fm.fileExists(atPath: lib) { try must(["cp", "-L", lib, dir + "/lib/"]) }
+            try must(["chmod", "-R", "a+rX", dir])
+        }
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "env", "LD_LIBRARY_PATH=\(dir)/lib", dir + "/swcrypt"] + args
+    }
+
     /// Loads kernel modules with modprobe. The inline-encryption test kernel has
     /// everything built in and no /lib/modules tree: nothing to load there.
     static func loadModules(_ names: String...) throws {
