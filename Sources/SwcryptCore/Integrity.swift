@@ -69,9 +69,19 @@ public struct CipherSpec: Equatable, Hashable, Sendable {
         self.ivGenerator = ivGenerator
     }
 
+    /// The characters a cipher, mode or IV generator name can hold (`essiv:sha256`,
+    /// `xts`, `aegis128`, a crypto API name such as `authenc(hmac(sha256),cbc(aes))`): anything else, white space above all, is refused here,
+    /// before it can reach a table or libcryptsetup.
+    public static func isName(_ part: String) -> Bool {
+        !part.isEmpty && part.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                || "_:(),".unicodeScalars.contains($0)
+        }
+    }
+
     public init?(cryptsetup text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-        guard parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+        guard parts.allSatisfy(CipherSpec.isName) else { return nil }
         switch parts.count {
         case 2: self.init(cipher: parts[0], mode: "", ivGenerator: parts[1])
         case 3: self.init(cipher: parts[0], mode: parts[1], ivGenerator: parts[2])

@@ -44,6 +44,29 @@ public enum KeyReference: Equatable, Hashable, Sendable {
     }
 }
 
+/// One word of a device-mapper table. The kernel splits table text on white
+/// space and treats a backslash as an escape, so a word must hold neither, nor
+/// control characters, nor `#` (a comment in table files); and it cannot be empty.
+public enum TableWord {
+    /// `secret`: the word is key material; the refusal then does not quote it.
+    public static func check(_ word: String, in what: String, secret: Bool = false) throws(TableError) {
+        guard !word.isEmpty else { throw TableError("\(what): an empty word in the table") }
+        for scalar in word.unicodeScalars {
+            let bad: String?
+            switch scalar {
+            case " ", "\t", "\n", "\r", "\u{0B}", "\u{0C}": bad = "white space"
+            case "\\": bad = "a backslash"
+            case "#": bad = "'#'"
+            default: bad = (scalar.value < 0x20 || scalar.value == 0x7F || !scalar.isASCII) ? "a control or non-ASCII character" : nil
+            }
+            if let bad {
+                let shown = secret ? "the key" : "'\(word.prefix(40))'"
+                throw TableError("\(what): \(shown) contains \(bad), which cannot be part of one table word")
+            }
+        }
+    }
+}
+
 public struct TableError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
@@ -209,32 +232,43 @@ public enum Target: Equatable, Sendable {
         }
     }
 
-    /// The target's parameter string (everything after the type).
-    public func parameters(masked: Bool = false) -> String {
-        func join(_ fixed: [String], _ optional: [String]) -> String {
-            (fixed + (optional.isEmpty ? [] : ["\(optional.count)"] + optional)).joined(separator: " ")
+    /// The target's parameter string (everything after the type). Every word is
+    /// checked by `TableWord.check`: a value holding a space or a backslash would
+    /// become several words of the kernel's table (another device, key or
+    /// option), so rendering refuses it, whatever option it came from.
+    public func parameters(masked: Bool = false) throws(TableError) -> String {
+        let words = try self.words(masked: masked)
+        for (n, w) in words.enumerated() {
+            try TableWord.check(w, in: typeName, secret: typeName == "crypt" && n == 1)
+        }
+        return words.joined(separator: " ")
+    }
+
+    private func words(masked: Bool) throws(TableError) -> [String] {
+        func counted(_ fixed: [String], _ optional: [String]) -> [String] {
+            fixed + (optional.isEmpty ? [] : ["\(optional.count)"] + optional)
         }
         switch self {
         case .crypt(let c):
-            return join([c.cipher.text, c.key.render(masked: masked), "\(c.ivOffset)", c.device, "\(c.offset)"],
-                        c.optionalArguments)
+            return counted([c.cipher.text, c.key.render(masked: masked), "\(c.ivOffset)", c.device, "\(c.offset)"],
+                           c.optionalArguments)
         case .integrity(let i):
             // The option count is mandatory for dm-integrity, even when 0.
             let opts = i.optionalArguments
-            return ([i.device, "\(i.offset)", "\(i.tagSize)", String(i.mode.rawValue), "\(opts.count)"] + opts)
-                .joined(separator: " ")
+            return [i.device, "\(i.offset)", "\(i.tagSize)", String(i.mode.rawValue), "\(opts.count)"] + opts
         case .linear(let l):
-            return "\(l.device) \(l.offset)"
+            return [l.device, "\(l.offset)"]
         case .flakey(let f):
             var words = [f.device, "\(f.offset)", "\(f.upInterval)", "\(f.downInterval)"]
             if !f.features.isEmpty {
-                // The count is of words, e.g. "corrupt_bio_byte 32 r 1 0" counts 5.
-                let flat = f.features.flatMap { $0.split(separator: " ").map(String.init) }
+                // A feature is several words ("corrupt_bio_byte 32 r 1 0", counted as 5),
+                // split on single spaces only: anything else is refused by the check.
+                let flat = f.features.flatMap { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) }
                 words += ["\(flat.count)"] + flat
             }
-            return words.joined(separator: " ")
+            return words
         case .error, .zero:
-            return ""
+            return []
         }
     }
 
@@ -262,8 +296,8 @@ public struct TableLine: Equatable, Sendable {
         self.target = target
     }
 
-    public func render(masked: Bool = false) -> String {
-        let p = target.parameters(masked: masked)
+    public func render(masked: Bool = false) throws(TableError) -> String {
+        let p = try target.parameters(masked: masked)
         return "\(start) \(length) \(target.typeName)" + (p.isEmpty ? "" : " " + p)
     }
 }
@@ -275,8 +309,8 @@ public struct Table: Equatable, Sendable {
 
     public var sectors: UInt64 { lines.map { $0.start + $0.length }.max() ?? 0 }
 
-    public func render(masked: Bool = false) -> String {
-        lines.map { $0.render(masked: masked) }.joined(separator: "\n")
+    public func render(masked: Bool = false) throws(TableError) -> String {
+        try lines.map { line throws(TableError) in try line.render(masked: masked) }.joined(separator: "\n")
     }
 
     /// Parses table text as `dmsetup table` prints it or a table file holds it
@@ -288,6 +322,9 @@ public struct Table: Equatable, Sendable {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             if words.isEmpty { continue }
             do {
+                for (n, w) in words.enumerated() {
+                    try TableWord.check(w, in: "table", secret: words.count > 4 && words[2] == "crypt" && n == 4)
+                }
                 lines.append(try TableLine.parse(words))
             } catch {
                 throw TableError("line \(n + 1): \(error.message)")

@@ -96,7 +96,14 @@ public final class DeviceMapper {
 
     private func addTargets(_ dmt: OpaquePointer, _ table: Table, _ operation: String, _ name: String) throws(DeviceMapperError) {
         for line in table.lines {
-            let params = line.target.parameters(masked: false)
+            let params: String
+            do {
+                params = try line.target.parameters(masked: false)
+            } catch {
+                // The last line of defence: a word that would split in the kernel's parser.
+                throw DeviceMapperError(operation: operation, name: name, errno: .invalidArgument, kernelMessages: [],
+                                        libraryMessages: [error.message])
+            }
             if dm_task_add_target(dmt, line.start, line.length, line.target.typeName, params) == 0 {
                 throw DeviceMapperError(operation: operation, name: name, errno: .noMemory, kernelMessages: [], libraryMessages: [])
             }

@@ -46,9 +46,24 @@ public struct MapPlan: Sendable {
             if layer.sizedByKernel {
                 out.append("# length shown is the device's; dm-integrity sets the exact number of data sectors when it formats its superblock")
             }
-            out.append(layer.table.render(masked: true))
+            // Plans are checked when made (`checked`), so rendering cannot fail here.
+            out.append((try? layer.table.render(masked: true)) ?? "# (a word of this table is not renderable)")
         }
         return out.joined(separator: "\n")
+    }
+
+    /// Every table renders: no word of any layer holds white space, a backslash or
+    /// another character that would change how the kernel splits the table. Called
+    /// on every plan before anything is touched.
+    func checked() throws(SwcryptError) -> MapPlan {
+        for layer in layers {
+            do {
+                _ = try layer.table.render(masked: true)
+            } catch {
+                throw SwcryptError(.failure, device: name, "refused: \(error.message)")
+            }
+        }
+        return self
     }
 }
 
@@ -217,8 +232,8 @@ public final class Mapper {
         layers.append(PlannedLayer(name: r.name, uuid: StackNaming.uuid(layer: .crypt, stack: stack, name: r.name),
                                    table: Table([TableLine(length: length, target: .crypt(crypt))]), sizedByKernel: false))
         names[target.majorMinor] = target.path
-        return MapPlan(name: r.name, stack: stack, layers: layers, keySize: keySize, keyDescription: description,
-                       keySource: r.keySource, readOnly: r.readOnly, deviceNames: names)
+        return try MapPlan(name: r.name, stack: stack, layers: layers, keySize: keySize, keyDescription: description,
+                       keySource: r.keySource, readOnly: r.readOnly, deviceNames: names).checked()
     }
 
     public func planIntegrity(_ r: IntegrityMapRequest) throws(SwcryptError) -> MapPlan {
@@ -247,11 +262,11 @@ public final class Mapper {
         let length = target.device.sizeBytes / 512
         try validate(.integrity(t), length: length, on: target.facts, kernel: kernel, insecure: false)
         let stack = StackNaming.newStackID()
-        return MapPlan(name: r.name, stack: stack,
+        return try MapPlan(name: r.name, stack: stack,
                        layers: [PlannedLayer(name: r.name, uuid: StackNaming.uuid(layer: .integrity, stack: stack, name: r.name),
                                              table: Table([TableLine(length: length, target: .integrity(t))]), sizedByKernel: true)],
                        keySize: nil, keyDescription: nil, keySource: nil, readOnly: r.readOnly,
-                       deviceNames: [target.majorMinor: target.path])
+                       deviceNames: [target.majorMinor: target.path]).checked()
     }
 
     /// Linear concatenation of whole devices (passes inline-encryption capability through).
@@ -275,10 +290,10 @@ public final class Mapper {
             names[t.majorMinor] = t.path
         }
         let stack = StackNaming.newStackID()
-        return MapPlan(name: name, stack: stack,
+        return try MapPlan(name: name, stack: stack,
                        layers: [PlannedLayer(name: name, uuid: StackNaming.uuid(layer: .linear, stack: stack, name: name),
                                              table: Table(lines), sizedByKernel: false)],
-                       keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names)
+                       keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names).checked()
     }
 
     /// A new table for a live passthrough mapping swcrypt made (e.g. one more
@@ -348,10 +363,10 @@ public final class Mapper {
             }
         }
         let stack = StackNaming.newStackID()
-        return MapPlan(name: name, stack: stack,
+        return try MapPlan(name: name, stack: stack,
                        layers: [PlannedLayer(name: name, uuid: StackNaming.uuid(layer: .table, stack: stack, name: name),
                                              table: table, sizedByKernel: false)],
-                       keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names)
+                       keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names).checked()
     }
 
     // MARK: - Activation

@@ -9,9 +9,9 @@ final class TableTests: XCTestCase {
                                 device: "/dev/nvme1n1", integrity: .init(bytes: 32, type: "aead"), sectorSize: 4096)
         crypt.ivOffset = 0
         let line = TableLine(length: 2097152, target: .crypt(crypt))
-        XCTAssertEqual(line.render(),
+        XCTAssertEqual(try line.render(),
                        "0 2097152 crypt capi:authenc(hmac(sha256),cbc(aes))-essiv:sha256 :48:logon:swcrypt:demo 0 /dev/nvme1n1 0 2 integrity:32:aead sector_size:4096")
-        XCTAssertEqual(try Table.parse(line.render()), Table([line]))
+        XCTAssertEqual(try Table.parse(try line.render()), Table([line]))
         let c = try XCTUnwrap(crypt.cipher.cryptsetup)
         XCTAssertEqual(c.cipher.cryptsetupName, "aes-cbc-essiv:sha256")
         XCTAssertEqual(c.integrity, .hmac(.sha256))
@@ -21,7 +21,7 @@ final class TableTests: XCTestCase {
     func testCryptsetupInlineTableRoundTrip() throws {
         let text = "0 1015808 crypt capi:aegis128-random :16:logon:cryptsetup:3f1c4f5e-8d2a-4c39-9f6b-1e2d3c4b5a69-d0 0 259:1 32768 2 integrity:32:aead sector_size:4096"
         let table = try Table.parse(text)
-        XCTAssertEqual(table.render(), text)
+        XCTAssertEqual(try table.render(), text)
         guard case .crypt(let c) = table.lines[0].target else { return XCTFail() }
         XCTAssertEqual(c.key, .keyring(size: 16, type: "logon", description: "cryptsetup:3f1c4f5e-8d2a-4c39-9f6b-1e2d3c4b5a69-d0"))
         XCTAssertEqual(c.offset, 32768)
@@ -74,7 +74,7 @@ final class TableTests: XCTestCase {
             """
         let t = try Table.parse(text)
         XCTAssertEqual(t.lines.count, 4)
-        XCTAssertEqual(t.render(), text)
+        XCTAssertEqual(try t.render(), text)
         XCTAssertEqual(t.sectors, 2064)
         let corrupt = "0 64 flakey 7:0 0 1 1 5 corrupt_bio_byte 32 r 1 0"
         XCTAssertEqual(try Table.parse(corrupt).render(), corrupt)
@@ -82,8 +82,40 @@ final class TableTests: XCTestCase {
 
     func testMaskedKeys() throws {
         let t = try Table.parse("0 8 crypt aes-xts-plain64 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 0 7:0 0")
-        XCTAssertFalse(t.render(masked: true).contains("0011223344"))
-        XCTAssertTrue(t.render(masked: false).contains("0011223344"))
+        XCTAssertFalse(try t.render(masked: true).contains("0011223344"))
+        XCTAssertTrue(try t.render(masked: false).contains("0011223344"))
+    }
+
+    /// The security review's injection (issue 13.1): a cipher or hash holding
+    /// spaces must never become several words of the kernel's table.
+    func testRendererRefusesWordsThatWouldSplit() throws {
+        let injected = "aes-xts-plain64 " + String(repeating: "0", count: 64) + " 0 259:1 0 1 allow_discards"
+        var crypt = CryptTarget(cipher: KernelCipher(text: injected), key: .keyring(size: 64, type: "logon", description: "swcrypt:t1"),
+                                device: "259:0")
+        XCTAssertThrowsError(try TableLine(length: 8, target: .crypt(crypt)).render()) { error in
+            XCTAssertTrue("\(error)".contains("white space"), "\(error)")
+        }
+        crypt.cipher = KernelCipher(text: "aes-xts-plain64")
+        crypt.device = "/dev/x\\y"
+        XCTAssertThrowsError(try TableLine(length: 8, target: .crypt(crypt)).render()) { error in
+            XCTAssertTrue("\(error)".contains("backslash"), "\(error)")
+        }
+        var integrity = IntegrityTarget(device: "259:0", offset: 0, tagSize: 4, mode: .journal)
+        integrity.internalHash = "crc32c fix_padding 1"
+        XCTAssertThrowsError(try TableLine(length: 8, target: .integrity(integrity)).render())
+        integrity.internalHash = "crc32c"
+        XCTAssertNoThrow(try TableLine(length: 8, target: .integrity(integrity)).render())
+        // A malformed hex key is refused without being quoted.
+        crypt.device = "259:0"
+        crypt.key = .hex("00112233\u{7}44556677")
+        XCTAssertThrowsError(try TableLine(length: 8, target: .crypt(crypt)).render()) { error in
+            XCTAssertFalse("\(error)".contains("00112233"), "\(error)")
+        }
+        XCTAssertThrowsError(try Table.parse("0 8 linear /dev/a\\b 0"))
+        // cryptsetup notation: names only.
+        XCTAssertNil(CipherSpec(cryptsetup: injected))
+        XCTAssertNil(CipherSpec(cryptsetup: "aes-xts-plain64\tx"))
+        XCTAssertNotNil(CipherSpec(cryptsetup: "aes-cbc-essiv:sha256"))
     }
 
     func testParseErrors() {
@@ -123,7 +155,7 @@ final class TableTests: XCTestCase {
             }
             if let t = try? Table.parse(String(chars)) {
                 // Whatever parses renders and parses again to the same model.
-                XCTAssertEqual(try? Table.parse(t.render()), t)
+                XCTAssertEqual(try? Table.parse(try t.render()), t)
             }
         }
     }

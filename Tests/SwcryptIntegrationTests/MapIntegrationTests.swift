@@ -243,6 +243,10 @@ final class MapIntegrationTests: XCTestCase {
             (1, ["map", "crypt", "it-v", meta.path], "--key-file"),
             (1, ["map", "crypt", "it-v", meta.path, "--random-key", "--size", "9"], "not a multiple of sector_size 4096"),
             (4, ["map", "integrity", "it-v", plain.path, "--mode", "I", "--internal-hash", "crc32c"], "offers 0 bytes"),
+            // Words injected into the table (issue 13.1): another device, a hex key, options.
+            (1, ["map", "crypt", "it-v", meta.path, "--cipher", "aes-xts-plain64 \(String(repeating: "0", count: 64)) 0 \(try majorMinor(plain.path)) 0 1 allow_discards",
+                 "--integrity", "none", "--allow-insecure", "--key-file", "\(dir)/key16"], "unknown cipher"),
+            (1, ["map", "integrity", "it-v", plain.path, "--internal-hash", "crc32c fix_padding 1", "--tag-size", "4"], "white space"),
         ]
         for (status, args, text) in cases {
             let r = try execute([VM.swcrypt] + args)
