@@ -70,12 +70,11 @@ public struct CipherSpec: Equatable, Hashable, Sendable {
     }
 
     /// The characters a cipher, mode or IV generator name can hold (`essiv:sha256`,
-    /// `xts`, `aegis128`, a crypto API name such as `authenc(hmac(sha256),cbc(aes))`): anything else, white space above all, is refused here,
+    /// `xts`, `aegis128`; the kernel's `capi:` notation is translated before): anything else, white space above all, is refused here,
     /// before it can reach a table or libcryptsetup.
     public static func isName(_ part: String) -> Bool {
         !part.isEmpty && part.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-                || "_:(),".unicodeScalars.contains($0)
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == ":"
         }
     }
 

@@ -8,8 +8,28 @@ public enum CipherChoice {
     public static func choose(_ cipher: String?, _ integrity: String?, device: String) throws(SwcryptError) -> (CipherSpec, IntegrityAlgorithm?) {
         let text = cipher ?? AuthenticatedCipher.defaultChoice(
             aegis128Available: CryptoProbe.probe(type: "aead", name: "aegis128") == .available).cipher.cryptsetupName
+        if text.hasPrefix("capi:") {
+            // The kernel's own notation (dm-crypt tables, Mikulas Patocka's examples):
+            // translated to cryptsetup's, so that one model reaches the table and the probe.
+            guard let (spec, implied) = KernelCipher(text: text).cryptsetup,
+                  [spec.cipher, spec.mode, spec.ivGenerator].allSatisfy({ $0.isEmpty || CipherSpec.isName($0) }) else {
+                throw SwcryptError(.failure, device: device, "unknown cipher '\(text)' (kernel notation: capi:<crypto API name>-<iv>, e.g. capi:gcm(aes)-random, capi:authenc(hmac(sha256),xts(aes))-random)")
+            }
+            let named = try integrity.map { name throws(SwcryptError) -> IntegrityAlgorithm? in
+                if name == "none" { return nil }
+                guard let a = IntegrityAlgorithm(cryptsetupName: name) else {
+                    throw SwcryptError(.failure, device: device, "unknown integrity '\(name)' (aead, poly1305, hmac-sha256, hmac-sha512, none)")
+                }
+                return a
+            }
+            let alg = implied ?? defaultIntegrity(for: spec)
+            if let named, named != alg {
+                throw SwcryptError(.failure, device: device, "--integrity \(integrity ?? "") contradicts the cipher '\(text)', which means \(alg?.cryptsetupName ?? "none")")
+            }
+            return (spec, alg)
+        }
         guard let spec = CipherSpec(cryptsetup: text) else {
-            throw SwcryptError(.failure, device: device, "unknown cipher '\(text)' (want cipher-mode-iv, e.g. aes-gcm-random, aegis128-random, aes-xts-random)")
+            throw SwcryptError(.failure, device: device, "unknown cipher '\(text)' (want cipher-mode-iv, e.g. aes-gcm-random, aegis128-random, aes-xts-random, or the kernel's capi:gcm(aes)-random)")
         }
         let alg: IntegrityAlgorithm?
         if let integrity {
@@ -20,14 +40,17 @@ public enum CipherChoice {
                 }
                 alg = a
             }
-        } else if ["gcm", "ccm"].contains(spec.mode) || spec.cipher.hasPrefix("aegis") {
-            alg = .aead
-        } else if spec.cipher == "chacha20" {
-            alg = .poly1305
         } else {
-            alg = nil
+            alg = defaultIntegrity(for: spec)
         }
         return (spec, alg)
+    }
+
+    /// What a cipher authenticates with when --integrity is not given.
+    static func defaultIntegrity(for spec: CipherSpec) -> IntegrityAlgorithm? {
+        if ["gcm", "ccm"].contains(spec.mode) || spec.cipher.hasPrefix("aegis") { return .aead }
+        if spec.cipher == "chacha20" { return .poly1305 }
+        return nil
     }
 
     /// Refuses what the kernel cannot instantiate, before anything is written.

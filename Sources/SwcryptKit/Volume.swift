@@ -126,6 +126,20 @@ public final class VolumeManager {
         let target = try resolver.resolve(r.path)
         try resolver.requireUnused(target)
         let (spec, alg) = try CipherChoice.choose(r.cipher, r.integrity, device: r.path)
+        switch r.pbkdf {
+        case "argon2id", "argon2i":
+            break
+        case "pbkdf2":
+            // As cryptsetup: PBKDF2 has no memory cost (GRUB can only unlock PBKDF2 keyslots).
+            if r.memoryKiB != nil {
+                throw SwcryptError(.failure, device: r.path, "--pbkdf-memory applies to argon2 only, not to --pbkdf pbkdf2")
+            }
+            if let forced = r.forcedIterations, forced < 1000 {
+                throw SwcryptError(.failure, device: r.path, "--pbkdf pbkdf2 needs at least 1000 iterations, not \(forced)")
+            }
+        default:
+            throw SwcryptError(.failure, device: r.path, "unknown PBKDF '\(r.pbkdf)' (want argon2id, argon2i or pbkdf2)")
+        }
         guard let integrity = alg else {
             throw SwcryptError(.failure, device: r.path, "swcrypt formats authenticated volumes; \(spec.cryptsetupName) needs --integrity (aead, poly1305, hmac-sha256)")
         }

@@ -173,25 +173,41 @@ public final class LUKSDevice {
         return rc
     }
 
+    /// The PBKDF as cryptsetup builds it: libcryptsetup's defaults for LUKS2
+    /// (`crypt_get_pbkdf_default`: argon2id, 2000 ms, 1 GiB, 4 threads), changed only
+    /// where the user said so. pbkdf2 takes no memory or threads (libcryptsetup
+    /// refuses them); forced iterations skip the benchmark and leave Argon2's memory
+    /// and threads at their defaults unless given. The type and hash strings are
+    /// set by the caller (they must outlive the call).
+    static func pbkdf(_ p: LUKSFormatParameters) throws(LUKSError) -> crypt_pbkdf_type {
+        guard let defaults = crypt_get_pbkdf_default(CRYPT_LUKS2) else {
+            throw LUKSError(operation: "read libcryptsetup's PBKDF defaults", device: "", errno: .invalidArgument, messages: [])
+        }
+        var pbkdf = defaults.pointee
+        if let ms = p.iterationTimeMs { pbkdf.time_ms = ms }
+        if p.pbkdf == "pbkdf2" {
+            pbkdf.max_memory_kb = 0
+            pbkdf.parallel_threads = 0
+        } else if let kib = p.memoryKiB {
+            pbkdf.max_memory_kb = kib
+        }
+        if let forced = p.forcedIterations {
+            pbkdf.iterations = forced
+            pbkdf.flags |= Flag.pbkdfNoBenchmark
+        }
+        return pbkdf
+    }
+
     public func load() throws(LUKSError) {
         _ = try call("read the LUKS2 header of") { crypt_load(cd, CRYPT_LUKS2, nil) }
     }
 
     /// Formats a LUKS2 header (inline HW tags or dm-integrity) with a generated volume key.
     public func format(_ p: LUKSFormatParameters) throws(LUKSError) {
-        var pbkdf = crypt_pbkdf_type()
-        let strings = CStrings([p.pbkdf, "sha256"])
+        var pbkdf = try Self.pbkdf(p)
+        let strings = CStrings([p.pbkdf, String(cString: pbkdf.hash)])
         pbkdf.type = strings[0]
         pbkdf.hash = strings[1]
-        pbkdf.time_ms = p.iterationTimeMs ?? 2000
-        pbkdf.max_memory_kb = p.memoryKiB ?? 1_048_576
-        pbkdf.parallel_threads = 4
-        if let forced = p.forcedIterations {
-            pbkdf.iterations = forced
-            pbkdf.flags = Flag.pbkdfNoBenchmark
-            if p.memoryKiB == nil { pbkdf.max_memory_kb = 32 }
-            pbkdf.parallel_threads = 1
-        }
         _ = try call("set the PBKDF for") { crypt_set_pbkdf_type(cd, &pbkdf) }
 
         var integrityParams = crypt_params_integrity()

@@ -217,6 +217,41 @@ final class MapIntegrationTests: XCTestCase {
     }
 
     /// Validation errors come before any device is touched: exit code, one line, device unchanged, nothing mapped.
+    /// Both notations of every cipher the README lists give the same table, and the
+    /// kernel's notation of Patocka's example maps (issue 13.11a: the AF_ALG probe
+    /// was handed the name with its `capi:` prefix).
+    func testKernelAndCryptsetupCipherNotations() throws {
+        let meta = try KernelNamespace.byNSID(1)
+        let pairs: [(String, String, String?)] = [
+            ("aegis128-random", "capi:aegis128-random", nil),
+            ("aes-gcm-random", "capi:gcm(aes)-random", nil),
+            ("chacha20-random", "capi:rfc7539(chacha20,poly1305)-random", nil),
+            ("aes-xts-random", "capi:authenc(hmac(sha256),xts(aes))-random", "hmac-sha256"),
+            ("aes-xts-random", "capi:authenc(hmac(sha512),xts(aes))-random", "hmac-sha512"),
+        ]
+        func tableLines(_ args: [String]) throws -> [String] {
+            let r = try execute([VM.swcrypt, "map", "crypt", "it-n", meta.path, "--random-key", "--print-table"] + args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            return r.lines.filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        }
+        for (cryptsetup, kernel, integrity) in pairs {
+            let a = try tableLines(["--cipher", cryptsetup] + (integrity.map { ["--integrity", $0] } ?? []))
+            let b = try tableLines(["--cipher", kernel])
+            XCTAssertFalse(a.isEmpty)
+            XCTAssertEqual(a, b, "\(cryptsetup) and \(kernel) give different tables")
+            XCTAssertTrue(a.joined().contains(kernel), "\(a)")
+        }
+        let patocka = "capi:authenc(hmac(sha256),cbc(aes))-essiv:sha256"
+        let r = try execute([VM.swcrypt, "map", "crypt", "it-capi", meta.path, "--cipher", patocka, "--sector-size", "4096", "--random-key"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let loaded = try table("it-capi")
+        XCTAssertTrue(loaded.contains(patocka + " :"), loaded)
+        XCTAssertEqual(try execute([VM.swcrypt, "unmap", "it-capi"]).status, 0)
+        let c = try execute([VM.swcrypt, "map", "crypt", "it-capi", meta.path, "--cipher", patocka, "--integrity", "aead", "--random-key"])
+        XCTAssertEqual(c.status, 1, c.stderr)
+        XCTAssertTrue(c.stderr.contains("contradicts"), c.stderr)
+    }
+
     func testValidationBeforeTouching() throws {
         let plain = try KernelNamespace.byNSID(2)
         let meta = try KernelNamespace.byNSID(1)

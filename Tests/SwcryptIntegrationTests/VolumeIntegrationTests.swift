@@ -27,6 +27,26 @@ final class VolumeIntegrationTests: XCTestCase {
         }
     }
 
+    /// --pbkdf pbkdf2 (what GRUB can unlock) works, with libcryptsetup's defaults for
+    /// what is not given; cryptsetup 2.8 reads the keyslot back (issue 13.10).
+    func testPBKDF2Keyslot() throws {
+        let ns = try KernelNamespace.byNSID(1)
+        let r = try execute([VM.swcrypt, "format", ns.path, "--key-file", passfile, "--yes", "--no-verify",
+                             "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let dump = try must([cryptsetup, "luksDump", ns.path]).stdout
+        XCTAssertTrue(dump.contains("PBKDF:      pbkdf2"), dump)
+        XCTAssertTrue(dump.contains("Iterations: 1000"), dump)
+        XCTAssertFalse(dump.contains("Memory:"), dump)
+        XCTAssertEqual(try execute([cryptsetup, "open", "--test-passphrase", "--key-file", passfile, ns.path]).status, 0)
+        // Memory belongs to argon2 only: refused before anything is written, as cryptsetup does.
+        let m = try execute([VM.swcrypt, "format", ns.path, "--key-file", passfile, "--yes",
+                             "--pbkdf", "pbkdf2", "--pbkdf-memory", "32"])
+        XCTAssertEqual(m.status, 1, m.stderr)
+        XCTAssertTrue(m.stderr.contains("argon2 only"), m.stderr)
+        XCTAssertEqual(try must([cryptsetup, "luksDump", ns.path]).stdout, dump, "the refused format changed the header")
+    }
+
     func swcryptFormat(_ device: String, _ extra: [String] = []) throws -> Result {
         try execute([VM.swcrypt, "format", device, "--key-file", passfile, "--yes"] + fastPBKDF + extra)
     }
