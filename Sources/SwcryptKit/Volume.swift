@@ -303,14 +303,12 @@ public final class VolumeManager {
 
     // MARK: open / close
 
-    public func open(path: String, name: String, passphrase source: PassphraseSource, readOnly: Bool) throws(SwcryptError) -> (LUKSInfo, [String]) {
+    public func open(path: String, name: String, passphrase source: PassphraseSource, readOnly: Bool,
+                     performance: PerformanceFlags = PerformanceFlags(), allowDiscards: Bool = false) throws(SwcryptError) -> (LUKSInfo, [String]) {
         try Self.requireRoot("open")
         try StackNaming.validate(name: name)
         let target = try resolver.resolve(path)
-        // Held until open returns: a racing open waits, then finds the device in use.
-        let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
-        defer { withExtendedLifetime(lock) {} }
-        try resolver.requireUnused(try resolver.resolve(path))
+        try resolver.requireUnused(target)
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
         do { try device.load() } catch {
             throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
@@ -332,13 +330,28 @@ public final class VolumeManager {
                 throw SwcryptError(.failure, device: path, "the volume uses inline HW tags, which need Linux 6.11 or later (dm-crypt >= 1.27); this kernel has dm-crypt \(k["crypt"].map { "\($0)" } ?? "none")")
             }
         }
+        if allowDiscards && info.integrity != nil {
+            throw SwcryptError(.failure, device: path, "--allow-discards refused: on an authenticated volume a discarded sector loses its tag and then fails to read (libcryptsetup: \"Discard/TRIM is not supported\" with integrity)")
+        }
         if info.subsystem == uninitialisedMarker {
             warnings.append("this volume was never fully initialised: sectors not written since format fail to read")
         }
+        // The passphrase first, outside the lock: no other open waits behind a prompt.
         let secret = try source.read(device: path)
         defer { secret.wipe() }
+        // Held until open returns: a racing open (swcrypt's or cryptsetup's) waits,
+        // then finds the device in use. What was checked before is checked again.
+        let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
+        LUKSLibrary.setMetadataLocking(false)
+        defer { LUKSLibrary.setMetadataLocking(true); withExtendedLifetime(lock) {} }
+        let now = try resolver.resolve(path)
+        guard now.device.major == target.device.major && now.device.minor == target.device.minor else {
+            throw SwcryptError(.wrongDevice, device: path, "now names another device (\(now.majorMinor), was \(target.majorMinor)); nothing opened")
+        }
+        try resolver.requireUnused(now)
         do {
-            try device.activate(name: name, passphrase: secret, readOnly: readOnly)
+            try device.activate(name: name, passphrase: secret, readOnly: readOnly, performance: performance,
+                                allowDiscards: allowDiscards)
         } catch {
             switch error.errno {
             case .notPermitted:

@@ -61,6 +61,12 @@ enum Flag {
     static let activateReadOnly: UInt32 = 1 << 0          // Flag.activateReadOnly
     static let activatePrivate: UInt32 = 1 << 4           // Flag.activatePrivate
     static let activateNoJournal: UInt32 = 1 << 12        // Flag.activateNoJournal
+    static let activateAllowDiscards: UInt32 = 1 << 3     // CRYPT_ACTIVATE_ALLOW_DISCARDS
+    static let activateSameCPUCrypt: UInt32 = 1 << 6      // CRYPT_ACTIVATE_SAME_CPU_CRYPT
+    static let activateSubmitFromCryptCPUs: UInt32 = 1 << 7  // CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS
+    static let activateNoReadWorkqueue: UInt32 = 1 << 24  // CRYPT_ACTIVATE_NO_READ_WORKQUEUE
+    static let activateNoWriteWorkqueue: UInt32 = 1 << 25 // CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE
+    static let activateHighPriority: UInt32 = 1 << 28     // CRYPT_ACTIVATE_HIGH_PRIORITY
     static let requirementInlineHWTags: UInt32 = 1 << 3   // Flag.requirementInlineHWTags
     static let pbkdfNoBenchmark: UInt32 = 1 << 1          // Flag.pbkdfNoBenchmark
 }
@@ -102,6 +108,12 @@ public enum LUKSLibrary {
         defer { dlclose(program) }
         guard let symbol = dlsym(program, "crypt_init") else { return nil }
         return loadedObjectPath(of: symbol)
+    }
+
+    /// libcryptsetup's own LUKS2 metadata locking, for the whole process. Turned off
+    /// only while swcrypt holds the same lock itself (`DeviceLock`).
+    public static func setMetadataLocking(_ enabled: Bool) {
+        _ = crypt_metadata_locking(nil, enabled ? 1 : 0)
     }
 
     /// Whether the loaded library has `crypt_format_inline` (LUKS2 with inline HW
@@ -252,11 +264,19 @@ public final class LUKSDevice {
     }
 
     /// Activates with the passphrase (or key-file contents). EPERM means a wrong passphrase.
-    public func activate(name: String, passphrase: SecretBytes, readOnly: Bool) throws(LUKSError) {
+    public func activate(name: String, passphrase: SecretBytes, readOnly: Bool,
+                         performance: PerformanceFlags = PerformanceFlags(), allowDiscards: Bool = false) throws(LUKSError) {
+        var flags: UInt32 = readOnly ? Flag.activateReadOnly : 0
+        if allowDiscards { flags |= Flag.activateAllowDiscards }
+        if performance.sameCPUCrypt { flags |= Flag.activateSameCPUCrypt }
+        if performance.submitFromCryptCPUs { flags |= Flag.activateSubmitFromCryptCPUs }
+        if performance.noReadWorkqueue { flags |= Flag.activateNoReadWorkqueue }
+        if performance.noWriteWorkqueue { flags |= Flag.activateNoWriteWorkqueue }
+        if performance.highPriority { flags |= Flag.activateHighPriority }
         _ = try call("open") {
             passphrase.withUnsafeBytes { raw in
                 crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, raw.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                             raw.count, readOnly ? Flag.activateReadOnly : 0)
+                                             raw.count, flags)
             }
         }
     }

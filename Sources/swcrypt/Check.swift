@@ -30,11 +30,10 @@ struct Check: ParsableCommand {
     @Flag(help: "Print JSON: findings (area, item, status, detail, advice), summary counts and the facts.")
     var json = false
 
-    @Flag(help: "Print libdevmapper's and libcryptsetup's log lines on stderr.")
-    var debug = false
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        if debug { Diagnostics.shared.setEcho { e in Output.note("debug: \(e.source): \(e.message)") } }
+        global.apply()
         let report = try Preflight().run(device: device)
         if json {
             try Output.json(CheckReportJSON(report))

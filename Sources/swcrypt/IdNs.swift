@@ -14,7 +14,10 @@ struct IdNs: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        global.apply()
         let report = try NamespaceInspector().report(device)
         if json {
             try Output.json(NamespaceReportJSON(report))

@@ -24,7 +24,10 @@ struct InlineCrypto: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        global.apply()
         let report = try InlineCryptoInspector().report(devices, dataUnitSize: dataUnitSize)
         if json {
             try Output.json(InlineCryptoReportJSON(report))

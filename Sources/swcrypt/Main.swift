@@ -12,6 +12,7 @@ struct Main {
         do {
             var command = try Swcrypt.parseAsRoot()
             try command.run()
+            if Verbosity.verbose { Output.note("Command successful.") }
         } catch let error as SwcryptError {
             Output.error(error.description)
             exit(error.code.rawValue)

@@ -21,18 +21,17 @@ struct MapCommon: ParsableArguments {
     @Flag(help: "Print the table(s) that would be loaded (keys as keyring references) and do nothing.")
     var printTable = false
 
-    @Flag(help: "Create the mapping read-only.")
-    var readOnly = false
+    @OptionGroup var readOnlyOption: ReadOnlyOption
+    var readOnly: Bool { readOnlyOption.readonly }
 
     @Flag(help: "Print the created mappings as JSON.")
     var json = false
 
-    @Flag(help: "Print libdevmapper's log and the kernel's lines on stderr.")
-    var debug = false
+    @OptionGroup var global: GlobalOptions
 }
 
 struct KeyOptions: ParsableArguments {
-    @Option(help: "Read exactly the key bytes from FILE ('-' for standard input). Never give keys on the command line.")
+    @Option(name: [.customShort("d"), .long], help: "Read exactly the key bytes from FILE ('-' for standard input). Never give keys on the command line.")
     var keyFile: String?
 
     @Flag(help: "Use a fresh random key (throwaway test mappings).")
@@ -70,10 +69,6 @@ enum MapOutput {
         }
     }
 
-    static func debug(_ on: Bool) {
-        guard on else { return }
-        Diagnostics.shared.setEcho { e in Output.note("debug: \(e.source): \(e.message)") }
-    }
 }
 
 struct MappingJSON: Encodable {
@@ -90,22 +85,18 @@ struct MapCrypt: ParsableCommand {
 
     @Argument(help: "Mapping name (/dev/mapper/NAME).") var name: String
     @Argument(help: "Block device.") var device: String
-    @Option(help: "Cipher, cryptsetup notation (aegis128-random, aes-gcm-random, chacha20-random, aes-xts-random). Default: aegis128-random if the kernel has it, else aes-gcm-random.")
+    @Option(name: [.customShort("c"), .long], help: "Cipher, cryptsetup notation (aegis128-random, aes-gcm-random, chacha20-random, aes-xts-random) or the kernel's (capi:gcm(aes)-random). Default: aegis128-random if the kernel has it, else aes-gcm-random.")
     var cipher: String?
-    @Option(help: "Integrity: aead, poly1305, hmac-sha256, hmac-sha512, none. Default follows the cipher.")
+    @Option(name: [.customShort("I"), .long], help: "Integrity: aead, poly1305, hmac-sha256, hmac-sha512, none. Default follows the cipher.")
     var integrity: String?
-    @Option(help: "Cipher key size in bits (the MAC key is added for hmac).") var keySize: Int?
+    @Option(name: [.customShort("s"), .long], help: "Cipher key size in bits (the MAC key is added for hmac).") var keySize: Int?
     @Option(help: "Encryption sector size (default: the logical block size on metadata devices, else 4096).") var sectorSize: Int?
     @Option(help: "Data offset in 512-byte sectors.") var offset: UInt64 = 0
     @Option(help: "Mapping size in 512-byte sectors (default: the rest of the device).") var size: UInt64?
     @Option(help: "Put a dm-integrity layer beneath for devices without metadata: journal, bitmap or direct.")
     var emulateMetadata: String?
-    @Flag var allowDiscards = false
-    @Flag var sameCPUCrypt = false
-    @Flag var submitFromCryptCPUs = false
-    @Flag var noReadWorkqueue = false
-    @Flag var noWriteWorkqueue = false
-    @Flag var highPriority = false
+    @Flag(help: "dm-crypt allow_discards (and on the dm-integrity layer beneath).") var allowDiscards = false
+    @OptionGroup var perf: PerfOptions
     @Flag(help: "Accept insecure constructions (deterministic IVs with AEADs, integrity without authentication).")
     var allowInsecure = false
     @Flag(help: "Skip the AF_ALG check that the kernel has the cipher; let the table load decide (for tests of rollback).")
@@ -114,7 +105,7 @@ struct MapCrypt: ParsableCommand {
     @OptionGroup var common: MapCommon
 
     func run() throws {
-        MapOutput.debug(common.debug)
+        common.global.apply()
         var r = CryptMapRequest(name: name, device: device, keySource: try key.source())
         r.cipher = cipher
         r.integrity = integrity
@@ -129,11 +120,11 @@ struct MapCrypt: ParsableCommand {
             r.emulateMetadata = mode
         }
         r.allowDiscards = allowDiscards
-        r.sameCPUCrypt = sameCPUCrypt
-        r.submitFromCryptCPUs = submitFromCryptCPUs
-        r.noReadWorkqueue = noReadWorkqueue
-        r.noWriteWorkqueue = noWriteWorkqueue
-        r.highPriority = highPriority
+        r.sameCPUCrypt = perf.sameCPUCrypt
+        r.submitFromCryptCPUs = perf.submitFromCryptCPUs
+        r.noReadWorkqueue = perf.noReadWorkqueue
+        r.noWriteWorkqueue = perf.noWriteWorkqueue
+        r.highPriority = perf.highPriority
         r.readOnly = common.readOnly
         r.allowInsecure = allowInsecure
         r.probeCipher = !skipCipherProbe
@@ -166,7 +157,7 @@ struct MapIntegrity: ParsableCommand {
     @OptionGroup var common: MapCommon
 
     func run() throws {
-        MapOutput.debug(common.debug)
+        common.global.apply()
         var r = IntegrityMapRequest(name: name, device: device, mode: mode)
         r.tagSize = tagSize
         r.internalHash = internalHash
@@ -199,7 +190,7 @@ struct MapPassthrough: ParsableCommand {
     @OptionGroup var common: MapCommon
 
     func run() throws {
-        MapOutput.debug(common.debug)
+        common.global.apply()
         let mapper = try Mapper.privileged()
         guard reload else {
             try MapOutput.finish(try mapper.planPassthrough(name: name, devices: devices, readOnly: common.readOnly), mapper, common)
@@ -230,7 +221,7 @@ struct MapTable: ParsableCommand {
     @OptionGroup var common: MapCommon
 
     func run() throws {
-        MapOutput.debug(common.debug)
+        common.global.apply()
         let text = try TextInput.read(tableFile)
         let mapper = try Mapper.privileged()
         try MapOutput.finish(try mapper.planTable(name: name, text: text, readOnly: common.readOnly,
@@ -244,10 +235,10 @@ struct Unmap: ParsableCommand {
 
     @Argument var name: String
     @Flag(help: "Let the kernel remove it when its last user closes it.") var deferred = false
-    @Flag var debug = false
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        MapOutput.debug(debug)
+        global.apply()
         try Mapper.privileged().unmap(name: name, deferred: deferred)
     }
 }
@@ -256,8 +247,10 @@ struct Ls: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the mappings swcrypt made, by stack.")
 
     @Flag var json = false
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
+        global.apply()
         let stacks = try Mapper.privileged().stacks()
         if json {
             struct StackJSON: Encodable { var name: String; var device: String; var stack: String; var layers: [MappingJSON] }

@@ -26,7 +26,7 @@ struct NvmeFormat: ParsableCommand {
         discussion: """
             Metadata is always separate (MSET=0) and protection information off unless --pi is given,
             so the metadata stays free for dm-crypt/dm-integrity tags. Refuses while the namespace or a
-            partition of it is mounted or held; asks to type the device name back unless --yes.
+            partition of it is mounted or held; asks to type the device name back unless -q/--batch-mode (--yes).
             After the format the kernel re-reads the namespace and swcrypt verifies the new geometry.
             """)
 
@@ -57,8 +57,8 @@ struct NvmeFormat: ParsableCommand {
     @Option(help: "Command timeout in milliseconds.")
     var timeout: UInt32 = 600_000
 
-    @Flag(name: [.short, .long], help: "Do not ask for confirmation.")
-    var yes = false
+    @OptionGroup var confirmOptions: ConfirmOptions
+    @OptionGroup var global: GlobalOptions
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -72,6 +72,7 @@ struct NvmeFormat: ParsableCommand {
     }
 
     func run() throws {
+        global.apply()
         let selection: FormatSelection = lbaf.map { .index($0) } ?? .geometry(dataSize: blockSize!, metadata: metadata!)
         let request = FormatRequest(path: device, selection: selection, secureErase: ses, protectionType: pi,
                                     protectionFirst: piFirst, allNamespaces: allNamespaces,
@@ -94,9 +95,9 @@ struct NvmeFormat: ParsableCommand {
     }
 
     private func confirm(_ plan: FormatPlan) throws {
-        if yes { return }
+        if confirmOptions.batchMode { return }
         guard isatty(STDIN_FILENO) == 1 else {
-            throw SwcryptError(.failure, device: device, "refusing to format without confirmation: no terminal to ask on; pass --yes")
+            throw SwcryptError(.failure, device: device, "refusing to format without confirmation: no terminal to ask on; pass -q/--batch-mode (or --yes)")
         }
         Output.note("WARNING: this destroys all data.")
         for line in plan.summaryLines { Output.note(line) }

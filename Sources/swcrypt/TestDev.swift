@@ -36,7 +36,10 @@ struct TestDev: ParsableCommand {
         @Flag(help: "Print JSON.")
         var json = false
 
+        @OptionGroup var global: GlobalOptions
+
         func run() throws {
+            global.apply()
             let device = try TestDevices().create(TestDeviceRequest(kind: kind, sizeMiB: size, blockSize: blockSize))
             if json {
                 try Output.json(TestDeviceJSON(device))
@@ -53,7 +56,10 @@ struct TestDev: ParsableCommand {
         @Argument(help: "The device, e.g. /dev/swcrypt-nb0 or /dev/loop3.")
         var device: String
 
+        @OptionGroup var global: GlobalOptions
+
         func run() throws {
+            global.apply()
             let removed = try TestDevices().remove(device)
             print("removed \(removed.device)")
         }
@@ -66,7 +72,10 @@ struct TestDev: ParsableCommand {
         @Flag(help: "Print JSON.")
         var json = false
 
+        @OptionGroup var global: GlobalOptions
+
         func run() throws {
+            global.apply()
             let devices = TestDevices().list()
             if json {
                 try Output.json(TestDeviceListJSON(devices: devices.map(TestDeviceJSON.init)))

@@ -5,15 +5,6 @@ import SwcryptKit
 
 extension IntegrityMode: ExpressibleByArgument {}
 
-struct PassphraseOptions: ParsableArguments {
-    @Option(help: "Read the passphrase from FILE, all of it, as cryptsetup does ('-' for standard input). Without it, it is asked on the terminal.")
-    var keyFile: String?
-
-    func source(verify: Bool) -> PassphraseSource {
-        keyFile.map { .file($0) } ?? .terminal(verify: verify)
-    }
-}
-
 struct Format: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a LUKS2 volume with authenticated encryption: inline on the drive's metadata when it has room, dm-integrity otherwise.",
@@ -25,14 +16,14 @@ struct Format: ParsableCommand {
             """)
 
     @Argument(help: "Block device.") var device: String
-    @Option(help: "Cipher (default aegis128-random when the kernel has aegis128, else aes-gcm-random).") var cipher: String?
-    @Option(help: "aead, poly1305, hmac-sha256, hmac-sha512 (default follows the cipher).") var integrity: String?
-    @Option(help: "Key size in bits.") var keySize: Int?
+    @Option(name: [.customShort("c"), .long], help: "Cipher (default aegis128-random when the kernel has aegis128, else aes-gcm-random).") var cipher: String?
+    @Option(name: [.customShort("I"), .long], help: "aead, poly1305, hmac-sha256, hmac-sha512 (default follows the cipher).") var integrity: String?
+    @Option(name: [.customShort("s"), .long], help: "Key size in bits.") var keySize: Int?
     @Option(help: "Encryption sector size (default: the logical block size; 4096 recommended).") var sectorSize: Int?
     @Option(help: "Without device metadata: journal (default, crash-safe) or no-journal.") var integrityMode: IntegrityMode = .journal
     @Option(help: "auto or an index: reformat an NVMe namespace without enough metadata first.") var nvmeLbaf: String?
     @Option(help: "PBKDF: argon2id (default), argon2i, pbkdf2.") var pbkdf = "argon2id"
-    @Option(help: "PBKDF time in milliseconds.") var iterTime: UInt32?
+    @Option(name: [.customShort("i"), .long], help: "PBKDF time in milliseconds.") var iterTime: UInt32?
     @Option(help: "PBKDF memory in KiB (argon2).") var pbkdfMemory: UInt32?
     @Option(help: "Fixed PBKDF iterations, no benchmark (tests).") var pbkdfForceIterations: UInt32?
     @Option(help: "LUKS2 label.") var label: String?
@@ -40,15 +31,16 @@ struct Format: ParsableCommand {
     @Option(help: "Initialisation: KiB per write.") var initBlockKib = 4096
     @Option(help: "Initialisation: writes in flight (default two per CPU, 2 to 8).") var initQueueDepth: Int?
     @Flag(help: "Do not read every sector back after initialising it.") var noVerify = false
-    @Flag(name: [.short, .long], help: "Do not ask for confirmation.") var yes = false
-    @Flag(name: [.short, .long], help: "No progress line.") var quiet = false
+    @Flag(help: "No progress line on the terminal.") var quiet = false
     @Flag(help: "Print the result as JSON.") var json = false
-    @Flag(help: "Print libcryptsetup's log on stderr.") var debug = false
+    @OptionGroup var confirm: ConfirmOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        Debug.enable(debug)
-        var r = VolumeFormatRequest(path: device, passphrase: passphrase.source(verify: true))
+        global.apply()
+        // As cryptsetup luksFormat: asked twice on a terminal, unless in batch mode without -y.
+        var r = VolumeFormatRequest(path: device, passphrase: passphrase.source(verifyByDefault: !confirm.batchMode))
         r.cipher = cipher
         r.integrity = integrity
         r.keyBits = keySize
@@ -77,7 +69,7 @@ struct Format: ParsableCommand {
         let plan = try manager.plan(r)
         for w in plan.warnings { Output.note("warning: \(w)") }
         if noWipe { Output.note("warning: --no-wipe: no sector has a valid tag until written; mkfs and blkid will hit read errors") }
-        try Confirm.typeBack(plan.target.device.name, path: device, summary: plan.summaryLines, yes: yes)
+        try Confirm.typeBack(plan.target.device.name, path: device, summary: plan.summaryLines, yes: confirm.batchMode)
         let showProgress = !quiet && !json && isatty(STDERR_FILENO) == 1
         let result = try manager.execute(plan, progress: showProgress ? Progress.line : nil)
         if showProgress { Output.prompt("\n") }
@@ -106,11 +98,11 @@ enum Progress {
 }
 
 enum Confirm {
-    /// Asks to type the device name back, on a terminal; --yes skips; no terminal refuses.
+    /// Asks to type the device name back, on a terminal; -q/--batch-mode skips; no terminal refuses.
     static func typeBack(_ name: String, path: String, summary: [String], yes: Bool) throws {
         if yes { return }
         guard isatty(STDIN_FILENO) == 1 else {
-            throw SwcryptError(.failure, device: path, "refusing without confirmation: no terminal to ask on; pass --yes")
+            throw SwcryptError(.failure, device: path, "refusing without confirmation: no terminal to ask on; pass -q/--batch-mode (or --yes)")
         }
         Output.note("WARNING: this destroys all data.")
         for line in summary { Output.note(line) }
@@ -122,25 +114,21 @@ enum Confirm {
     }
 }
 
-enum Debug {
-    static func enable(_ on: Bool) {
-        guard on else { return }
-        VolumeManager.setLibraryDebug(true)
-        Diagnostics.shared.setEcho { e in Output.note("debug: \(e.source): \(e.message)") }
-    }
-}
-
 struct Open: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Open a LUKS2 volume (swcrypt's or cryptsetup's) as /dev/mapper/NAME.")
     @Argument var device: String
     @Argument var name: String
-    @Flag var readonly = false
-    @Flag var debug = false
+    @OptionGroup var readOnly: ReadOnlyOption
+    @Flag(help: "Let discards (TRIM) through; refused on authenticated volumes, where a discarded sector loses its tag.")
+    var allowDiscards = false
+    @OptionGroup var perf: PerfOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        Debug.enable(debug)
-        let (_, warnings) = try VolumeManager().open(path: device, name: name, passphrase: passphrase.source(verify: false), readOnly: readonly)
+        global.apply()
+        let (_, warnings) = try VolumeManager().open(path: device, name: name, passphrase: passphrase.source(verifyByDefault: false),
+                                                     readOnly: readOnly.readonly, performance: perf.flags, allowDiscards: allowDiscards)
         for w in warnings { Output.note("warning: \(w)") }
     }
 }
@@ -148,10 +136,10 @@ struct Open: ParsableCommand {
 struct Close: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Close a LUKS2 mapping with its whole stack (also one opened by cryptsetup).")
     @Argument var name: String
-    @Flag var debug = false
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        Debug.enable(debug)
+        global.apply()
         try VolumeManager().close(name: name)
     }
 }
@@ -160,8 +148,10 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show an open LUKS2 mapping.")
     @Argument var name: String
     @Flag var json = false
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
+        global.apply()
         let manager = VolumeManager()
         let (info, active) = try manager.status(name: name)
         var v = VolumeJSON(info, active: active, name: name, initialised: info.subsystem != uninitialisedMarker)
@@ -180,8 +170,10 @@ struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a LUKS2 header.")
     @Argument var device: String
     @Flag var json = false
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
+        global.apply()
         let info = try VolumeManager().dump(path: device)
         let v = VolumeJSON(info, active: nil, name: nil, initialised: info.subsystem != uninitialisedMarker)
         if json { try Output.json(v) } else { for line in v.lines { print(line) } }

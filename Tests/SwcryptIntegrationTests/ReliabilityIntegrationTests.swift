@@ -273,6 +273,52 @@ final class ReliabilityIntegrationTests: XCTestCase {
         print("reliability: concurrency: \(rounds) races (same name, two names on one device), \(conflicts) clean exit-5 losers, no half stack")
     }
 
+    /// The per-device lock (issue 13.6): an open waiting for its passphrase holds no
+    /// lock (a second open goes through; the first then finds the device in use and
+    /// exits 5), and swcrypt waits on libcryptsetup's own lock file
+    /// /run/cryptsetup/L_MAJ:MIN, as cryptsetup does, instead of acting beside it.
+    func testLockIsNotHeldAcrossThePromptAndIsCryptsetups() throws {
+        let ns = try KernelNamespace.byNSID(2)
+        let dir = try VM.tempDir()
+        defer { _ = try? sh("rm -rf \(dir)") }
+        try "pass-\(UUID().uuidString)".write(toFile: "\(dir)/pass", atomically: true, encoding: .utf8)
+        let fmt = try execute([VM.swcrypt, "format", ns.path, "--key-file", "\(dir)/pass", "--batch-mode", "--no-wipe",
+                               "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
+        XCTAssertEqual(fmt.status, 0, fmt.stderr)
+        // 1. A passphrase that does not come: the second open must not wait for it.
+        let r = try sh("""
+            mkfifo \(dir)/fifo
+            \(VM.swcrypt) open \(ns.path) rt-wait --key-file \(dir)/fifo 2>\(dir)/e1 & a=$!
+            sleep 1
+            timeout 60 \(VM.swcrypt) open \(ns.path) rt-fast --key-file \(dir)/pass 2>\(dir)/e2; echo "b=$?"
+            cat \(dir)/pass > \(dir)/fifo
+            wait $a; echo "a=$?"
+            """)
+        let e1 = (try? String(contentsOfFile: "\(dir)/e1", encoding: .utf8)) ?? ""
+        XCTAssertTrue(r.stdout.contains("b=0"), "the second open waited behind the first one's prompt: \(r.stdout) \(r.stderr)")
+        XCTAssertTrue(r.stdout.contains("a=5"), "the first open did not find the device in use: \(r.stdout) \(e1)")
+        XCTAssertEqual(e1.split(separator: "\n").count, 1, e1)
+        XCTAssertFalse(try dmNames().contains("rt-wait"))
+        XCTAssertEqual(try swcrypt("close", "rt-fast").status, 0)
+        // 2. libcryptsetup's lock file, held by another process for 3 s: swcrypt waits for it.
+        let mm = try must(["bash", "-c", "printf '%d:%d' 0x$(stat -c %t \(ns.path)) 0x$(stat -c %T \(ns.path))"]).stdout
+        let t = try sh("""
+            mkdir -p /run/cryptsetup
+            flock -x /run/cryptsetup/L_\(mm) sleep 3 & h=$!
+            sleep 0.5
+            s=$(date +%s.%N)
+            \(VM.swcrypt) open \(ns.path) rt-late --key-file \(dir)/pass; rc=$?
+            e=$(date +%s.%N)
+            wait $h
+            echo "rc=$rc waited=$(awk -v s=$s -v e=$e 'BEGIN { printf "%.1f", e - s }')"
+            """)
+        XCTAssertTrue(t.stdout.contains("rc=0"), "\(t.stdout) \(t.stderr)")
+        let waited = Double(t.stdout.split(separator: "=").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "") ?? 0
+        XCTAssertGreaterThanOrEqual(waited, 2.0, "swcrypt did not wait for libcryptsetup's lock: \(t.stdout)")
+        XCTAssertEqual(try swcrypt("close", "rt-late").status, 0)
+        print("reliability: locks: an open waiting at its prompt held no lock; open waited \(waited) s on /run/cryptsetup/L_\(mm)")
+    }
+
     /// O_DIRECT I/O on a device with one aligned 4 KiB buffer.
     private func directIO(_ path: String, write: Bool = true, _ body: (Int32, UnsafeMutableRawPointer) throws -> Void) throws {
         let fd = open(path, (write ? O_RDWR : O_RDONLY) | 0o40000 /* O_DIRECT, x86-64 */)
