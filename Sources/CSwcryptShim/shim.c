@@ -38,3 +38,36 @@ const char *swcrypt_shim_object_path(const void *symbol) {
     if (dladdr(symbol, &info) == 0) return NULL;
     return info.dli_fname;
 }
+
+/* prctl is variadic, which Swift cannot call. PR_SET_DUMPABLE 0: no core dump
+ * of this process reaches any handler (a pipe core_pattern such as
+ * systemd-coredump or apport ignores RLIMIT_CORE), and no other user's process
+ * may ptrace it or read its /proc/PID/mem. Returns prctl's result. */
+#include <sys/prctl.h>
+int swcrypt_shim_set_undumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+int swcrypt_shim_is_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+
+/* A fatal signal ends swcrypt with exit status 128+N and one line on stderr,
+ * never with a core dump: with fs.suid_dumpable = 2 (systemd-coredump sets it)
+ * the kernel still hands even a non-dumpable process to a pipe core_pattern,
+ * and libcryptsetup's volume key and passphrase copies live in ordinary heap.
+ * Only async-signal-safe calls here. SIGKILL needs no handler: it never dumps. */
+#include <signal.h>
+#include <unistd.h>
+#include <string.h>
+static void swcrypt_shim_fatal(int sig) {
+    static const char msg[] = "swcrypt: ended by a fatal signal; no core dump is made (it could hold keys)\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(128 + sig);
+}
+int swcrypt_shim_exit_on_fatal_signals(void) {
+    static const int signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGQUIT, SIGSYS, SIGXCPU, SIGXFSZ };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = swcrypt_shim_fatal;
+    sigfillset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        if (sigaction(signals[i], &sa, NULL) != 0) return -1;
+    return 0;
+}

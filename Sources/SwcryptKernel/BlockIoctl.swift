@@ -38,6 +38,20 @@ public enum Privileges {
         var none = rlimit(rlim_cur: 0, rlim_max: 0)
         return setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none) == 0
     }
+
+    /// PR_SET_DUMPABLE 0: stops what RLIMIT_CORE does not, a pipe core_pattern
+    /// (systemd-coredump, apport), and ptrace or /proc/PID/mem by other users.
+    public static func forbidDumping() -> Bool {
+        swcrypt_shim_set_undumpable() == 0
+    }
+
+    /// Fatal signals (SEGV, BUS, ILL, FPE, TRAP, ABRT, QUIT, SYS, XCPU, XFSZ) end
+    /// the process with exit status 128+N and one line, instead of their default
+    /// action, a core dump: with fs.suid_dumpable = 2, which systemd-coredump sets,
+    /// the kernel hands even a non-dumpable process to a pipe core_pattern.
+    public static func exitOnFatalSignals() -> Bool {
+        swcrypt_shim_exit_on_fatal_signals() == 0
+    }
 }
 
 /// Small raw reads and writes on a block device (superblock areas).

@@ -228,14 +228,53 @@ final class ReliabilityIntegrationTests: XCTestCase {
         XCTAssertGreaterThan(counts["hits"] ?? 0, 0, "the partial passphrase was not found in swcrypt's memory: the scan proves nothing (\(report))")
         XCTAssertEqual(counts["dd"], counts["hits"], "a copy of the passphrase is in memory that a core dump would include: \(report)")
         XCTAssertTrue(coreLimit.contains(" 0 ") || coreLimit.hasSuffix(" 0"), "swcrypt's core limit: \(coreLimit)")
-        XCTAssertEqual(p.terminationReason, .uncaughtSignal, output)
-        XCTAssertEqual(p.terminationStatus, SIGABRT, output)
+        // A fatal signal ends swcrypt with 128+N and one line, never its default action (a dump).
+        XCTAssertEqual(p.terminationReason, .exit, output)
+        XCTAssertEqual(p.terminationStatus, 128 + SIGABRT, output)
+        XCTAssertTrue(output.contains("no core dump"), output)
         XCTAssertTrue(files.contains { $0.hasPrefix("core.sleep") }, "the control process left no core: the test proves nothing (\(files))")
         XCTAssertFalse(files.contains { $0.hasPrefix("core.swcrypt") }, "swcrypt left a core dump: \(files)")
         XCTAssertFalse(output.contains(marker), "the passphrase is in swcrypt's output")
         // No crash report from the Swift runtime: its register dump prints memory.
         XCTAssertFalse(output.contains("Registers:") || output.contains("Backtracing"), "the Swift backtracer ran: \(output)")
         print("reliability: core dumps: \(counts["hits"] ?? 0) copies of a partial passphrase in swcrypt's memory, \(counts["dd"] ?? 0) in pages excluded from dumps (\(counts["lo"] ?? 0) locked), \(counts["regions"] ?? 0) regions scanned; core limit \(coreLimit.split(separator: " ", omittingEmptySubsequences: true).suffix(3).prefix(2).joined(separator: "/")); SIGABRT: control dumped core, swcrypt did not (ended in \(waited) s)")
+    }
+
+    /// A pipe core_pattern (systemd-coredump, apport) ignores RLIMIT_CORE, and with
+    /// fs.suid_dumpable = 2 (what systemd-coredump sets) it even receives
+    /// non-dumpable processes (issue 13.8). swcrypt, waiting for a passphrase,
+    /// killed with SIGSEGV, SIGABRT or SIGQUIT must reach no handler; a control
+    /// process with a core limit of 0 does.
+    func testNoDumpReachesAPipeCorePattern() throws {
+        let nb = try NullBlk.create("rt-pipe", sizeMB: 16)
+        defer { nb.remove() }
+        let dir = try VM.tempDir()
+        defer { _ = try? sh("rm -rf \(dir)") }
+        try "#!/bin/sh\necho \"$1\" >> \(dir)/piped\ncat > /dev/null\n".write(toFile: "\(dir)/handler", atomically: true, encoding: .utf8)
+        try must(["chmod", "755", "\(dir)/handler"])
+        let oldPattern = try must(["cat", "/proc/sys/kernel/core_pattern"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let oldSuid = try must(["cat", "/proc/sys/fs/suid_dumpable"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try must(["bash", "-c", "echo '|\(dir)/handler %e' > /proc/sys/kernel/core_pattern && echo 2 > /proc/sys/fs/suid_dumpable"])
+        defer { _ = try? sh("echo '\(oldPattern)' > /proc/sys/kernel/core_pattern; echo \(oldSuid) > /proc/sys/fs/suid_dumpable") }
+        func piped() -> [String] {
+            ((try? String(contentsOfFile: "\(dir)/piped", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        // The control: the core limit 0 does not stop the pipe.
+        _ = try sh("ulimit -c 0; sleep 30 & s=$!; sleep 0.3; kill -SEGV $s; wait $s; sleep 1")
+        XCTAssertTrue(piped().contains("sleep"), "the control process reached no handler: the test proves nothing (\(piped()))")
+        var endings = [String]()
+        for sig in ["SEGV", "ABRT", "QUIT"] {
+            let r = try sh("""
+                mkfifo \(dir)/fifo-\(sig)
+                \(VM.swcrypt) format \(nb.path) --batch-mode --no-wipe --key-file \(dir)/fifo-\(sig) 2>\(dir)/err-\(sig) & p=$!
+                sleep 1; kill -\(sig) $p; wait $p; echo "status=$?"; sleep 1
+                """)
+            let err = (try? String(contentsOfFile: "\(dir)/err-\(sig)", encoding: .utf8)) ?? ""
+            XCTAssertTrue(err.contains("no core dump"), "\(sig): \(err)")
+            endings.append("\(sig) -> \(r.lines.first { $0.hasPrefix("status=") } ?? "?")")
+        }
+        XCTAssertFalse(piped().contains { $0.hasPrefix("swcrypt") }, "a dump of swcrypt reached the pipe handler: \(piped())")
+        print("reliability: pipe core_pattern with suid_dumpable 2: control reached the handler, swcrypt did not (\(endings.joined(separator: ", ")))")
     }
 
     /// Two opens of the same volume to the same name at once: one wins, the

@@ -39,6 +39,11 @@ size_t swcrypt_shim_CMSG_LEN(size_t length);
 
 /* swcrypt's version string, fixed at build time (SWCRYPT_VERSION). */
 const char *swcrypt_shim_version(void);
+/* prctl(PR_SET_DUMPABLE, 0) and PR_GET_DUMPABLE (prctl is variadic). */
+int swcrypt_shim_set_undumpable(void);
+int swcrypt_shim_is_dumpable(void);
+/* Fatal signals end the process with exit 128+N and no core dump. */
+int swcrypt_shim_exit_on_fatal_signals(void);
 /* The file the dynamic loader mapped SYMBOL from (dladdr), or NULL. */
 const char *swcrypt_shim_object_path(const void *symbol);
 #endif
