@@ -9,6 +9,7 @@
 //        -> SwcryptDeviceMapper (the only importer of CDeviceMapper / libdevmapper)
 //        -> SwcryptKeys (the only importer of CKeyutils / libkeyutils)
 //        -> SwcryptLUKS (the only importer of CCryptsetup / libcryptsetup >= 2.8)
+//        -> SwcryptBlkid (the only importer of CBlkid / libblkid: signatures on devices)
 // Each C module is imported by exactly one Swift module, with `internal import`.
 import PackageDescription
 import Foundation
@@ -37,6 +38,7 @@ let package = Package(
         .systemLibrary(name: "CDeviceMapper", pkgConfig: "devmapper", providers: [.apt(["libdevmapper-dev"])]),
         .systemLibrary(name: "CCryptsetup", pkgConfig: "libcryptsetup", providers: [.apt(["libcryptsetup-dev"])]),
         .systemLibrary(name: "CKeyutils", pkgConfig: "libkeyutils", providers: [.apt(["libkeyutils-dev"])]),
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         // libdevmapper's log hook is C-variadic; this formats and forwards (see its header).
         .target(name: "CDeviceMapperShim", dependencies: ["CDeviceMapper"]),
         // Only what Swift cannot import from C: ioctl request numbers and CMSG sizes built by macros.
@@ -64,6 +66,9 @@ let package = Package(
             dependencies: ["SwcryptCore", "CKeyutils",
                            .product(name: "SystemPackage", package: "swift-system")]),
         .target(
+            name: "SwcryptBlkid",
+            dependencies: ["SwcryptCore", "CBlkid"]),
+        .target(
             name: "SwcryptLUKS",
             dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKeys", "CCryptsetup",
                            .product(name: "SystemPackage", package: "swift-system")],
@@ -72,6 +77,7 @@ let package = Package(
             name: "SwcryptKit",
             dependencies: [
                 "SwcryptCore", "SwcryptKernel", "SwcryptNVMe", "SwcryptDeviceMapper", "SwcryptKeys", "SwcryptLUKS",
+                "SwcryptBlkid",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .executableTarget(
@@ -84,7 +90,7 @@ let package = Package(
 
         // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
         // kernel devices (only inside the test VM; they skip with a reason elsewhere).
-        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptKeys"]),
+        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptKeys", "SwcryptBlkid"]),
         .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptNVMe"]),
     ]
 )

@@ -1,28 +1,52 @@
-/// What is on a device already, from its first bytes: shown before a destructive
-/// format so the admin sees what will be destroyed.
-public enum Signatures {
-    /// Bytes needed from the start of the device.
-    public static let probeBytes = 69632
+/// What is on a device already: found by libblkid (SwcryptBlkid), shown before a
+/// destructive format and refused by `map` where it would write, so that an
+/// admin never loses a filesystem, LUKS volume, LVM or RAID member, ZFS pool or
+/// partition table unawares.
+public struct DeviceSignature: Equatable, Sendable, CustomStringConvertible {
+    /// libblkid's TYPE (or PTTYPE for a partition table): "ext4", "crypto_LUKS",
+    /// "LVM2_member", "linux_raid_member", "zfs_member", "BitLocker", "gpt", "dos".
+    public var type: String
+    /// libblkid's USAGE: "filesystem", "crypto", "raid", "other"; nil for partition tables.
+    public var usage: String?
+    public var label: String?
+    /// Byte offset of the magic, when libblkid reports it.
+    public var offset: UInt64?
+    public var isPartitionTable: Bool
 
-    public static func detect(_ b: [UInt8]) -> [String] {
-        func at(_ offset: Int, _ magic: [UInt8]) -> Bool {
-            offset + magic.count <= b.count && Array(b[offset..<offset + magic.count]) == magic
+    public init(type: String, usage: String? = nil, label: String? = nil, offset: UInt64? = nil, isPartitionTable: Bool = false) {
+        self.type = type; self.usage = usage; self.label = label; self.offset = offset; self.isPartitionTable = isPartitionTable
+    }
+
+    /// dm-integrity's own superblock, which `map` reuses for the same geometry.
+    public var isIntegritySuperblock: Bool { type == "DM_integrity" }
+
+    /// "ext4 filesystem 'data' (magic at byte 1080)", "gpt partition table".
+    public var description: String {
+        var s = isPartitionTable ? "\(type) partition table" : "\(type) \(usage ?? "signature")"
+        if let label, !label.isEmpty { s += " '\(label)'" }
+        if let offset { s += " (magic at byte \(offset))" }
+        return s
+    }
+}
+
+/// The outcome of looking for signatures: what libblkid found, or why it could
+/// not look (never "nothing found" when nothing was probed).
+public enum SignatureScan: Equatable, Sendable {
+    case probed([DeviceSignature])
+    case notProbed(reason: String)
+
+    public var found: [DeviceSignature] {
+        if case .probed(let s) = self { return s }
+        return []
+    }
+
+    /// One line: "ext4 filesystem, gpt partition table", "no known signature (libblkid)",
+    /// or "not probed: <reason>".
+    public var summary: String {
+        switch self {
+        case .probed(let s) where s.isEmpty: return "no known signature (libblkid)"
+        case .probed(let s): return s.map(\.description).joined(separator: ", ")
+        case .notProbed(let reason): return "not probed: \(reason)"
         }
-        func ascii(_ s: String) -> [UInt8] { Array(s.utf8) }
-        var found = [String]()
-        if at(0, [0x4c, 0x55, 0x4b, 0x53, 0xba, 0xbe]) {
-            let version = b.count > 7 ? Int(b[6]) << 8 | Int(b[7]) : 0
-            found.append("LUKS\(version) header")
-        }
-        if at(0, ascii("integrt")) { found.append("dm-integrity superblock") }
-        if at(1080, [0x53, 0xef]) { found.append("ext2/3/4 filesystem") }
-        if at(0, ascii("XFSB")) { found.append("XFS filesystem") }
-        if at(65600, ascii("_BHRfS_M")) { found.append("btrfs filesystem") }
-        if at(4086, ascii("SWAPSPACE2")) || at(4086, ascii("SWAP-SPACE")) { found.append("swap area") }
-        if at(512, ascii("EFI PART")) || at(4096, ascii("EFI PART")) { found.append("GPT partition table") }
-        else if at(510, [0x55, 0xaa]) && (0..<4).contains(where: { b.count > 446 + 16 * $0 + 4 && b[446 + 16 * $0 + 4] != 0 }) {
-            found.append("MBR partition table")
-        }
-        return found
     }
 }

@@ -54,12 +54,29 @@ public enum Privileges {
     }
 }
 
-/// Small raw reads and writes on a block device (superblock areas).
-public enum BlockDeviceIO {
-    public static func read(_ path: String, offset: UInt64, count: Int) throws(SwcryptError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SwcryptError(.wrongDevice, device: path, "cannot open for reading", cause: Errno(rawValue: errno).description) }
-        defer { close(fd) }
+/// A block device opened with O_EXCL: the kernel's exclusive claim, refused
+/// (EBUSY) while anything else claims it: a filesystem mounted in any mount
+/// namespace, a device-mapper or md holder, swap, or another exclusive opener.
+/// swcrypt probes and writes a device it is about to map only through this
+/// descriptor. It must be closed before device-mapper claims the device itself.
+public final class ExclusiveClaim {
+    public let fd: Int32
+    public let path: String
+
+    public init(path: String, writable: Bool) throws(SwcryptError) {
+        let fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_EXCL | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = Errno(rawValue: errno)
+            if e == .resourceBusy {
+                throw SwcryptError(.busy, device: path, "in use: the kernel refuses an exclusive open (mounted, perhaps in another mount namespace, swap, or held by a mapping, md or a program)")
+            }
+            throw SwcryptError(.wrongDevice, device: path, "cannot open exclusively", cause: e.description)
+        }
+        self.fd = fd
+        self.path = path
+    }
+
+    public func read(offset: UInt64, count: Int) throws(SwcryptError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
         guard n == count else {
@@ -69,14 +86,14 @@ public enum BlockDeviceIO {
     }
 
     /// Writes zeros and flushes them to the device.
-    public static func zero(_ path: String, offset: UInt64, count: Int) throws(SwcryptError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SwcryptError(.wrongDevice, device: path, "cannot open for writing", cause: Errno(rawValue: errno).description) }
-        defer { close(fd) }
+    public func zero(offset: UInt64, count: Int) throws(SwcryptError) {
         let zeros = [UInt8](repeating: 0, count: count)
         let n = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, count, off_t(offset)) }
         guard n == count, fsync(fd) == 0 else {
             throw SwcryptError(.failure, device: path, "cannot write \(count) bytes at \(offset)", cause: Errno(rawValue: errno).description)
         }
     }
+
+    deinit { close(fd) }
 }
+

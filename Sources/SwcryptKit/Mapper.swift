@@ -1,3 +1,4 @@
+import SwcryptBlkid
 import SwcryptCore
 import SwcryptDeviceMapper
 import SwcryptKernel
@@ -36,6 +37,8 @@ public struct MapPlan: Sendable {
     public var readOnly: Bool
     /// Devices the tables name, for the print-out.
     public var deviceNames: [String: String]
+    /// Map even over a range that holds a signature libblkid knows (`--force`).
+    public var force = false
 
     /// The tables as they will be loaded, key references only, with comments.
     public var printable: String {
@@ -378,11 +381,30 @@ public final class Mapper {
         if (try? dm.info(name: plan.name)) != nil {
             throw SwcryptError(.busy, device: plan.name, "a mapping of that name exists already")
         }
+        // The devices the stack sits on: locked (libcryptsetup's lock, so a racing
+        // swcrypt or cryptsetup waits), checked unused, then claimed exclusively
+        // while swcrypt reads and writes them.
+        var bottoms = [String: BlockTarget]()
         for layer in plan.layers {
             for dev in layer.table.lines.flatMap(\.target.devices) where !dev.hasPrefix("/dev/mapper/") {
                 let t = try resolveTableDevice(dev)
-                try resolver.requireUnused(t)
+                bottoms[t.majorMinor] = t
             }
+        }
+        let ordered = bottoms.values.sorted { ($0.device.major, $0.device.minor) < ($1.device.major, $1.device.minor) }
+        var locks = [DeviceLock]()
+        for t in ordered { locks.append(try DeviceLock(major: t.device.major, minor: t.device.minor, device: t.path)) }
+        defer { withExtendedLifetime(locks) {} }
+        for t in ordered {
+            try resolver.requireUnused(try resolveTableDevice(t.majorMinor))
+            let claim = try ExclusiveClaim(path: t.path, writable: !plan.readOnly)
+            try refuseSignatures(SignatureProbe.scan(fd: claim.fd), on: t, plan: plan)
+            for layer in plan.layers where layer.sizedByKernel {
+                guard case .integrity(let i) = layer.table.lines[0].target,
+                      (try? resolveTableDevice(i.device))?.majorMinor == t.majorMinor else { continue }
+                try prepareIntegritySuperblock(i, claim: claim)
+            }
+            // Closed here: device-mapper claims the device itself next.
         }
         var key: LogonKey?
         if let size = plan.keySize, let description = plan.keyDescription, let source = plan.keySource {
@@ -409,6 +431,9 @@ public final class Mapper {
                     c.device = "\(below.major):\(below.minor)"
                     let belowSectors = try sectorsOf(below)
                     let unit = UInt64((c.sectorSize ?? 512) / 512)
+                    guard belowSectors > c.offset else {
+                        throw SwcryptError(.failure, device: layer.name, "--offset \(c.offset) is beyond the \(belowSectors) data sectors of the dm-integrity layer")
+                    }
                     let fitted = (belowSectors - c.offset) / unit * unit
                     table = Table([TableLine(length: min(table.lines[0].length, fitted), target: .crypt(c))])
                 }
@@ -423,28 +448,68 @@ public final class Mapper {
         return infos
     }
 
-    /// Creates a dm-integrity layer with a length of one block, so the kernel
-    /// formats its superblock; reads the provided data sectors from its status;
-    /// then reloads it at full size.
-    private func sizeIntegrityLayer(_ layer: PlannedLayer, readOnly: Bool) throws(SwcryptError) -> Table {
-        guard case .integrity(let t) = layer.table.lines[0].target else { return layer.table }
-        let device = try resolveTableDevice(t.device)
+    /// Refuses to map crypt or integrity over a range that holds a signature
+    /// libblkid knows (its magic inside the mapped range), unless forced: the
+    /// data there would be unreadable through the mapping and destroyed by the
+    /// first write. Linear and flakey mappings pass data through and are not
+    /// checked; a dm-integrity superblock under an integrity layer is reused.
+    private func refuseSignatures(_ scan: SignatureScan, on t: BlockTarget, plan: MapPlan) throws(SwcryptError) {
+        guard !plan.force else { return }
+        var ranges = [(start: UInt64, end: UInt64, integrity: Bool)]()
+        for layer in plan.layers {
+            for line in layer.table.lines {
+                let device: String, offset: UInt64, integrity: Bool
+                switch line.target {
+                case .crypt(let c): device = c.device; offset = c.offset; integrity = false
+                case .integrity(let i): device = i.device; offset = i.offset; integrity = true
+                default: continue
+                }
+                guard !device.hasPrefix("/dev/mapper/"), (try? resolveTableDevice(device))?.majorMinor == t.majorMinor else { continue }
+                let end = layer.sizedByKernel ? UInt64.max : offset.multipliedReportingOverflow(by: 512).partialValue
+                    &+ line.length.multipliedReportingOverflow(by: 512).partialValue
+                ranges.append((offset &* 512, end, integrity))
+            }
+        }
+        guard !ranges.isEmpty else { return }
+        let hit = scan.found.filter { sig in
+            ranges.contains { r in
+                if sig.isIntegritySuperblock && r.integrity { return false }
+                guard let at = sig.offset else { return true }
+                return at >= r.start && at < r.end
+            }
+        }
+        if !hit.isEmpty {
+            throw SwcryptError(.failure, device: t.path, "holds \(hit.map(\.description).joined(separator: ", ")) where the mapping would go; mapping over it makes it unreadable and the first write destroys it (wipefs shows it; --force maps anyway)")
+        }
+    }
+
+    /// The kernel formats only an all-zero dm-integrity superblock. One made with
+    /// the same tag size, block size and mode is reused (a mapping can be made
+    /// again over its data); anything else is zeroed, through the exclusive claim.
+    private func prepareIntegritySuperblock(_ t: IntegrityTarget, claim: ExclusiveClaim) throws(SwcryptError) {
         let blockBytes = t.blockSize ?? 512
-        // The kernel formats only an all-zero superblock. Reuse one made with the
-        // same tag size, block size and mode (so a mapping can be made again over
-        // its data); anything else is wiped and formatted afresh.
-        let sb = try BlockDeviceIO.read(device.path, offset: t.offset * 512, count: 512)
+        let (start, overflow) = t.offset.multipliedReportingOverflow(by: 512)
+        guard !overflow else { throw SwcryptError(.failure, device: claim.path, "--offset \(t.offset) is beyond any device") }
+        let sb = try claim.read(offset: start, count: 512)
         let magic = Array("integrt".utf8) + [0]
         let flags = UInt32(sb[24]) | UInt32(sb[25]) << 8 | UInt32(sb[26]) << 16 | UInt32(sb[27]) << 24
         let log2Block = Int(sb[28])
         let matches = Array(sb[0..<8]) == magic
             && Int(sb[10]) | Int(sb[11]) << 8 == t.tagSize
-            && (1 << log2Block) * 512 == blockBytes
+            && log2Block < 16 && (1 << log2Block) * 512 == blockBytes
             && (flags & 0x4 != 0) == (t.mode == .bitmap)     // SB_FLAG_DIRTY_BITMAP
             && (flags & 0x20 != 0) == (t.mode == .inline)    // SB_FLAG_INLINE
         if !matches {
-            try BlockDeviceIO.zero(device.path, offset: t.offset * 512, count: max(4096, blockBytes))
+            try claim.zero(offset: start, count: max(4096, blockBytes))
         }
+    }
+
+    /// Creates a dm-integrity layer with a length of one block, so the kernel
+    /// formats its superblock (prepared by `prepareIntegritySuperblock`); reads
+    /// the provided data sectors from its status; then reloads it at full size.
+    private func sizeIntegrityLayer(_ layer: PlannedLayer, readOnly: Bool) throws(SwcryptError) -> Table {
+        guard case .integrity(let t) = layer.table.lines[0].target else { return layer.table }
+        let blockBytes = t.blockSize ?? 512
         let small = Table([TableLine(length: UInt64(blockBytes / 512), target: .integrity(t))])
         _ = try createChecked(name: layer.name, uuid: layer.uuid, table: small, readOnly: readOnly)
         do throws(SwcryptError) {

@@ -1,3 +1,4 @@
+import SwcryptBlkid
 import SwcryptCore
 import SwcryptKernel
 import SwcryptKeys
@@ -70,7 +71,7 @@ public struct VolumeFormatPlan: Sendable {
     /// A namespace reformat that comes first (`--nvme-lbaf`).
     public var reformat: FormatPlan?
     /// What is on the device now.
-    public var signatures: [String]
+    public var signatures: SignatureScan
     public var warnings: [String]
 
     public var layoutDescription: String {
@@ -86,7 +87,7 @@ public struct VolumeFormatPlan: Sendable {
         if let reformat { lines += ["first reformat the namespace:"] + reformat.summaryLines.map { "  " + $0 } }
         lines.append("\(target.path): \(formatMiB(target.device.sizeBytes)), \(layoutDescription)")
         lines.append("  cipher \(spec.cryptsetupName), integrity \(integrity.cryptsetupName) (\(tagBytes) bytes per \(sectorSize)-byte sector), key \(keyBytes * 8) bits")
-        lines.append("  found on the device: " + (signatures.isEmpty ? "no known signature" : signatures.joined(separator: ", ")))
+        lines.append("  found on the device: " + signatures.summary)
         lines.append("  ALL DATA ON \(target.path) WILL BE LOST")
         return lines
     }
@@ -211,7 +212,8 @@ public final class VolumeManager {
                 throw SwcryptError(.failure, device: r.path, "inline tags need Linux 6.11 or later (dm-crypt >= 1.27); this kernel has dm-crypt \(k["crypt"].map { "\($0)" } ?? "none")")
             }
         }
-        let signatures = reformat == nil ? Signatures.detect((try? BlockDeviceIO.read(r.path, offset: 0, count: Signatures.probeBytes)) ?? []) : []
+        let signatures: SignatureScan = reformat == nil ? SignatureProbe.scan(path: r.path)
+            : .notProbed(reason: "the namespace is reformatted first, which erases it")
         return VolumeFormatPlan(request: r, target: target, spec: spec, integrity: integrity, tagBytes: tag, keyBytes: keyBytes,
                                 sectorSize: sectorSize, layout: layout, reformat: reformat, signatures: signatures, warnings: warnings)
     }

@@ -27,6 +27,9 @@ struct MapCommon: ParsableArguments {
     @Flag(help: "Print the created mappings as JSON.")
     var json = false
 
+    @Flag(help: "Map crypt or integrity even over a range holding a signature libblkid knows (a filesystem, LUKS header, LVM or RAID member, partition table): it becomes unreadable and the first write destroys it.")
+    var force = false
+
     @OptionGroup var global: GlobalOptions
 }
 
@@ -56,6 +59,8 @@ struct Map: ParsableCommand {
 
 enum MapOutput {
     static func finish(_ plan: MapPlan, _ mapper: Mapper?, _ common: MapCommon) throws {
+        var plan = plan
+        plan.force = common.force
         if common.printTable {
             print(plan.printable)
             return

@@ -7,6 +7,8 @@ final class MapIntegrationTests: XCTestCase {
     override func setUpWithError() throws {
         try VM.require()
         try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc", "chacha20poly1305")
+        // Earlier test classes leave LUKS headers and filesystems on the namespaces.
+        for nsid in [1, 2] { try VM.wipeSignatures(try KernelNamespace.byNSID(nsid).path) }
     }
 
     override func tearDownWithError() throws {
@@ -250,6 +252,55 @@ final class MapIntegrationTests: XCTestCase {
         let c = try execute([VM.swcrypt, "map", "crypt", "it-capi", meta.path, "--cipher", patocka, "--integrity", "aead", "--random-key"])
         XCTAssertEqual(c.status, 1, c.stderr)
         XCTAssertTrue(c.stderr.contains("contradicts"), c.stderr)
+    }
+
+    /// `map` never writes to a device it does not hold (issue 13.2): ext4 mounted
+    /// only inside another mount namespace is invisible to this one's mountinfo,
+    /// but the kernel refuses swcrypt's exclusive open; and an unmounted ext4 is
+    /// refused by its signature (libblkid) unless --force. The filesystem is
+    /// unchanged and checks clean afterwards; passthrough still maps it.
+    func testMapNeverWritesADeviceItDoesNotHold() throws {
+        let nb = try NullBlk.create("it-held", sizeMB: 64)
+        defer { nb.remove() }
+        let dir = try VM.tempDir()
+        try must(["mkfs.ext4", "-q", "-F", nb.path])
+        let before = try must(["bash", "-c", "dd if=\(nb.path) bs=1M count=2 iflag=direct status=none | sha256sum"]).stdout
+        try must(["mkdir", "-p", "\(dir)/mnt"])
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        holder.arguments = ["-m", "--propagation", "private", "sh", "-c", "mount \(nb.path) \(dir)/mnt && touch \(dir)/mounted && exec sleep 120"]
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate(); holder.waitUntilExit() } }
+        var waited = 0
+        while !FileManager.default.fileExists(atPath: "\(dir)/mounted") && waited < 100 { usleep(100_000); waited += 1 }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/mounted"), "the other namespace did not mount")
+        XCTAssertFalse(try must(["cat", "/proc/self/mountinfo"]).stdout.contains("\(dir)/mnt"), "the mount leaked into this namespace: the test proves nothing")
+        for args in [["map", "integrity", "it-held", nb.path, "--mode", "J", "--internal-hash", "crc32c"],
+                     ["map", "crypt", "it-held", nb.path, "--emulate-metadata", "journal", "--random-key", "--force"]] {
+            let r = try execute([VM.swcrypt] + args)
+            XCTAssertEqual(r.status, 5, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("exclusive"), r.stderr)
+        }
+        holder.terminate(); holder.waitUntilExit()
+        // Unmounted now: the signature refuses crypt and integrity, not passthrough.
+        for args in [["map", "integrity", "it-held", nb.path, "--mode", "J", "--internal-hash", "crc32c"],
+                     ["map", "crypt", "it-held", nb.path, "--emulate-metadata", "journal", "--random-key"],
+                     ["map", "crypt", "it-held", nb.path, "--random-key", "--cipher", "aes-xts-plain64", "--integrity", "none", "--allow-insecure"]] {
+            let r = try execute([VM.swcrypt] + args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("ext4") && r.stderr.contains("--force"), r.stderr)
+        }
+        XCTAssertEqual(try dmNames().filter { $0.hasPrefix("it-held") }, [])
+        let after = try must(["bash", "-c", "dd if=\(nb.path) bs=1M count=2 iflag=direct status=none | sha256sum"]).stdout
+        XCTAssertEqual(after, before, "map changed the device it was refused")
+        XCTAssertEqual(try execute(["e2fsck", "-f", "-n", nb.path]).status, 0, "the filesystem does not check clean")
+        XCTAssertEqual(try swcrypt("map", "passthrough", "it-held", nb.path).status, 0)
+        XCTAssertEqual(try swcrypt("unmap", "it-held").status, 0)
+        // Beyond the filesystem's magic (1 MiB in), nothing is hidden: allowed.
+        let past = try execute([VM.swcrypt, "map", "crypt", "it-held", nb.path, "--random-key", "--cipher", "aes-xts-plain64",
+                                "--integrity", "none", "--allow-insecure", "--offset", "2048", "--read-only"])
+        XCTAssertEqual(past.status, 0, past.stderr)
+        XCTAssertEqual(try swcrypt("unmap", "it-held").status, 0)
     }
 
     func testValidationBeforeTouching() throws {

@@ -26,6 +26,7 @@ final class ReliabilityIntegrationTests: XCTestCase {
     /// sectors must fail; every other sector must read back what was written.
     func testTamperedSectorsFailExactly() throws {
         let ns = try KernelNamespace.byNSID(1)
+        try VM.wipeSignatures(ns.path)
         let blocks = 4096   // 16 MiB
         let r = try swcrypt("map", "crypt", "rt-tamper", ns.path, "--cipher", "aegis128-random", "--random-key",
                             "--size", "\(blocks * 8)")
@@ -129,7 +130,8 @@ final class ReliabilityIntegrationTests: XCTestCase {
         let hex = key.map { String(format: "%02x", $0) }.joined()
         XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/key", contents: Data(key)))
         XCTAssertEqual(try swcrypt("close", "rt-secret").status, 0)
-        let m = try execute([VM.swcrypt, "map", "crypt", "rt-key", ns.path, "--cipher", "aes-gcm-random", "--key-file", "\(dir)/key", "--debug"])
+        // Over the LUKS volume just made: --force, or map refuses to hide its header.
+        let m = try execute([VM.swcrypt, "map", "crypt", "rt-key", ns.path, "--cipher", "aes-gcm-random", "--key-file", "\(dir)/key", "--debug", "--force"])
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertFalse((m.stdout + m.stderr).lowercased().contains(hex)); scanned += 1
         let t2 = try must(["dmsetup", "table", "--showkeys", "rt-key"]).stdout

@@ -44,6 +44,13 @@ enum VM {
                 "env", "LD_LIBRARY_PATH=\(dir)/lib", dir + "/swcrypt"] + args
     }
 
+    /// Erases every signature libblkid knows from a device (wipefs -a), as a CI job
+    /// would before `map` on a disk an earlier job used: `map` refuses to map crypt
+    /// or integrity over one without --force.
+    static func wipeSignatures(_ path: String) throws {
+        try must(["wipefs", "-a", "-q", path])
+    }
+
     /// Loads kernel modules with modprobe. The inline-encryption test kernel has
     /// everything built in and no /lib/modules tree: nothing to load there.
     static func loadModules(_ names: String...) throws {
