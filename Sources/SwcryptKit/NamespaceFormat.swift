@@ -148,7 +148,19 @@ public struct NamespaceFormatter: Sendable {
                 throw SwcryptError(nvme: error, device: device.devicePath)
             }
         }
+        // The prompt can wait indefinitely: format only what was confirmed. Each
+        // path must still name the confirmed block device, and the namespace held
+        // must still be the confirmed NSID.
+        for device in plan.affected {
+            guard case .block(let ma, let mi) = DeviceNode.of(path: device.devicePath), ma == device.major, mi == device.minor else {
+                throw SwcryptError(.wrongDevice, device: device.devicePath, "no longer the confirmed namespace (was \(device.major):\(device.minor)); nothing was formatted")
+            }
+        }
         let dev = held[0]
+        let heldNSID = try nvme(path) { () throws(NVMeCommandError) in try dev.namespaceID() }
+        guard heldNSID == plan.target.nsid else {
+            throw SwcryptError(.wrongDevice, device: path, "now names NVMe namespace \(heldNSID), not the confirmed \(plan.target.nsid); nothing was formatted")
+        }
         try nvme(path) { () throws(NVMeCommandError) in
             try dev.format(nsid: dev.namespaceID(), lbaf: plan.to.index, ses: plan.request.secureErase,
                            pi: plan.request.protectionType, piFirst: plan.request.protectionFirst,

@@ -224,6 +224,15 @@ public final class VolumeManager {
                         progress: (@Sendable (WipeProgress) -> Void)?) throws(SwcryptError) -> VolumeFormatResult {
         let passphrase = try plan.request.passphrase.read(device: plan.target.path)
         defer { passphrase.wipe() }
+        if plan.reformat == nil {
+            // The confirmation and the passphrase can wait indefinitely: act only on
+            // the device that was confirmed, and only while it is still unused.
+            let now = try resolver.resolve(plan.target.path)
+            guard now.device.major == plan.target.device.major && now.device.minor == plan.target.device.minor else {
+                throw SwcryptError(.wrongDevice, device: plan.target.path, "now names another device (\(now.majorMinor); confirmed: \(plan.target.majorMinor)); nothing was written")
+            }
+            try resolver.requireUnused(now)
+        }
         var path = plan.target.path
         if let reformat = plan.reformat {
             let result = try NamespaceFormatter().execute(reformat)

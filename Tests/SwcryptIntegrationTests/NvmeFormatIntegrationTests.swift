@@ -6,6 +6,32 @@ import XCTest
 final class NvmeFormatIntegrationTests: XCTestCase {
     override func setUpWithError() throws { try VM.require() }
 
+    /// The confirmation prompt can wait indefinitely (issue 13.7). nvme-format binds
+    /// the plan to the kernel's device (its name, numbers and NSID) and formats
+    /// that, whatever the admin's path names by the time the answer comes: a
+    /// symlink is switched from nsid 2 to nsid 1 while the prompt waits on a
+    /// pseudo-terminal (script(1)); nsid 2, the confirmed one, is formatted and
+    /// nsid 1 is untouched. (If the kernel name itself were reused by another
+    /// namespace meanwhile, the device numbers and NSID checked after the
+    /// exclusive open refuse; QEMU's controller here cannot detach namespaces.)
+    func testActsOnlyOnTheConfirmedNamespace() throws {
+        let confirmed = try KernelNamespace.byNSID(2), other = try KernelNamespace.byNSID(1)
+        XCTAssertEqual(try confirmed.nvmeCLIInUse(), 4)
+        let dir = try VM.tempDir()
+        let link = "\(dir)/disk"
+        try must(["ln", "-s", confirmed.path, link])
+        let otherFormat = try other.nvmeCLIInUse(), otherSum = try other.checksum()
+        let r = try sh("""
+            (sleep 3; ln -sfn \(other.path) \(link); sleep 1; echo \(confirmed.name)) |
+                script -qefc '\(VM.swcrypt) nvme-format \(link) --lbaf 7' /dev/null; echo "status=$?"
+            """)
+        XCTAssertTrue(r.stdout.contains("status=0"), r.stdout + r.stderr)
+        XCTAssertEqual(try KernelNamespace.byNSID(2).nvmeCLIInUse(), 7, "the confirmed namespace was not formatted")
+        XCTAssertEqual(try KernelNamespace.byNSID(1).nvmeCLIInUse(), otherFormat, "the other namespace was formatted")
+        XCTAssertEqual(try KernelNamespace.byNSID(1).checksum(), otherSum, "the other namespace was written")
+        XCTAssertEqual(try swcrypt("nvme-format", try KernelNamespace.byNSID(2).path, "--lbaf", "4", "--batch-mode").status, 0)
+    }
+
     /// 4096+0 -> 4096+64 -> 4096+0 on nsid 2, by geometry and by index.
     func testRoundTripThroughMetadataFormat() throws {
         var ns = try KernelNamespace.byNSID(2)

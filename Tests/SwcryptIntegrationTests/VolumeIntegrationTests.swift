@@ -47,6 +47,26 @@ final class VolumeIntegrationTests: XCTestCase {
         XCTAssertEqual(try must([cryptsetup, "luksDump", ns.path]).stdout, dump, "the refused format changed the header")
     }
 
+    /// format acts only on the device that was confirmed (issue 13.7): the path is
+    /// a symlink switched to another disk while format waits for its passphrase
+    /// (a FIFO); nothing is written to either.
+    func testFormatActsOnlyOnTheConfirmedDevice() throws {
+        let a = try NullBlk.create("vt-ida", sizeMB: 32), b = try NullBlk.create("vt-idb", sizeMB: 32)
+        defer { a.remove(); b.remove() }
+        let r = try sh("""
+            ln -s \(a.path) \(dir)/disk; mkfifo \(dir)/fifo
+            \(VM.swcrypt) format \(dir)/disk --batch-mode --no-wipe --key-file \(dir)/fifo \(fastPBKDF.joined(separator: " ")) 2>\(dir)/err & p=$!
+            sleep 2; ln -sfn \(b.path) \(dir)/disk; cat \(passfile) > \(dir)/fifo
+            wait $p; echo "status=$?"
+            """)
+        let err = (try? String(contentsOfFile: "\(dir)/err", encoding: .utf8)) ?? ""
+        XCTAssertTrue(r.stdout.contains("status=4"), r.stdout + err)
+        XCTAssertTrue(err.contains("now names another device"), err)
+        for d in [a, b] {
+            XCTAssertNotEqual(try execute([cryptsetup, "isLuks", d.path]).status, 0, "\(d.path) was formatted")
+        }
+    }
+
     func swcryptFormat(_ device: String, _ extra: [String] = []) throws -> Result {
         try execute([VM.swcrypt, "format", device, "--key-file", passfile, "--yes"] + fastPBKDF + extra)
     }
