@@ -71,3 +71,42 @@ int swcrypt_shim_exit_on_fatal_signals(void) {
         if (sigaction(signals[i], &sa, NULL) != 0) return -1;
     return 0;
 }
+
+/* Echo off while a passphrase is typed, with the terminal restored whatever
+ * ends the prompt: Ctrl-C, SIGTERM or a hang-up restore the saved settings and
+ * then end the process with that signal, as it would have without swcrypt. */
+#include <termios.h>
+static struct termios swcrypt_saved_termios;
+static int swcrypt_prompt_fd = -1;
+static struct sigaction swcrypt_prompt_old[3];
+static const int swcrypt_prompt_signals[3] = { SIGINT, SIGTERM, SIGHUP };
+
+static void swcrypt_prompt_signal(int sig) {
+    if (swcrypt_prompt_fd >= 0) {
+        tcsetattr(swcrypt_prompt_fd, TCSANOW, &swcrypt_saved_termios);
+        ssize_t ignored = write(swcrypt_prompt_fd, "\n", 1);
+        (void)ignored;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int swcrypt_shim_echo_off(int fd) {
+    if (tcgetattr(fd, &swcrypt_saved_termios) != 0) return -1;
+    swcrypt_prompt_fd = fd;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = swcrypt_prompt_signal;
+    sigfillset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) sigaction(swcrypt_prompt_signals[i], &sa, &swcrypt_prompt_old[i]);
+    struct termios quiet = swcrypt_saved_termios;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    return tcsetattr(fd, TCSAFLUSH, &quiet);
+}
+
+void swcrypt_shim_echo_restore(void) {
+    if (swcrypt_prompt_fd < 0) return;
+    tcsetattr(swcrypt_prompt_fd, TCSAFLUSH, &swcrypt_saved_termios);
+    for (int i = 0; i < 3; i++) sigaction(swcrypt_prompt_signals[i], &swcrypt_prompt_old[i], NULL);
+    swcrypt_prompt_fd = -1;
+}

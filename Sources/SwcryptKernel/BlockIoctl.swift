@@ -49,6 +49,11 @@ public enum Privileges {
     /// the process with exit status 128+N and one line, instead of their default
     /// action, a core dump: with fs.suid_dumpable = 2, which systemd-coredump sets,
     /// the kernel hands even a non-dumpable process to a pipe core_pattern.
+    /// Terminal echo off on FD for a passphrase; Ctrl-C, SIGTERM or a hang-up
+    /// restore it before they end the process. False when FD is not a terminal.
+    public static func echoOff(_ fd: Int32) -> Bool { swcrypt_shim_echo_off(fd) == 0 }
+    public static func echoRestore() { swcrypt_shim_echo_restore() }
+
     public static func exitOnFatalSignals() -> Bool {
         swcrypt_shim_exit_on_fatal_signals() == 0
     }

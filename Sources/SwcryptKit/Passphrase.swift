@@ -49,15 +49,9 @@ public enum PassphraseSource: Sendable, Equatable {
         let fd = tty >= 0 ? tty : STDIN_FILENO
         defer { if tty >= 0 { close(tty) } }
         _ = text.withCString { write(fd, $0, strlen($0)) }
-        var old = termios()
-        let haveTermios = tcgetattr(fd, &old) == 0
-        if haveTermios {
-            var quiet = old
-            quiet.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(fd, TCSAFLUSH, &quiet)
-        }
+        let echoOff = Privileges.echoOff(fd)
         defer {
-            if haveTermios { tcsetattr(fd, TCSAFLUSH, &old) }
+            if echoOff { Privileges.echoRestore() }
             _ = write(fd, "\n", 1)
         }
         let secret = SecretBytes(capacity: 256)
@@ -84,6 +78,9 @@ public enum Secrets {
     /// keeps the backtracer and dumpability.
     public static func protectProcess() {
         Privileges.forbidCoreDumps()
+        // A write to a closed pipe or socket fails with EPIPE instead of killing
+        // swcrypt half-way through an operation.
+        signal(SIGPIPE, SIG_IGN)
         // SWCRYPT_CRASH_REPORT=1 (for debugging swcrypt itself, never in
         // production) keeps the runtime's crash report, which needs the process
         // to stay dumpable for its helper to read it.

@@ -125,7 +125,13 @@ public final class VolumeManager {
     public func plan(_ r: VolumeFormatRequest) throws(SwcryptError) -> VolumeFormatPlan {
         try Self.requireRoot("format")
         let target = try resolver.resolve(r.path)
-        try resolver.requireUnused(target)
+        // A format killed outright (SIGKILL, power cut) leaves its private init
+        // mapping on the device; it holds nothing anyone can use, and this format
+        // removes it (execute) instead of calling the device busy.
+        let stale = Self.staleInitMappings(target)
+        var unheld = target
+        unheld.device.holders.removeAll { h in stale.contains { h.hasPrefix($0 + " ") } }
+        try resolver.requireUnused(unheld)
         let (spec, alg) = try CipherChoice.choose(r.cipher, r.integrity, device: r.path)
         switch r.pbkdf {
         case "argon2id", "argon2i":
@@ -214,6 +220,9 @@ public final class VolumeManager {
         }
         let signatures: SignatureScan = reformat == nil ? SignatureProbe.scan(path: r.path)
             : .notProbed(reason: "the namespace is reformatted first, which erases it")
+        for name in stale {
+            warnings.append("\(name), the initialisation mapping of an interrupted format, is still on the device; this format removes it")
+        }
         return VolumeFormatPlan(request: r, target: target, spec: spec, integrity: integrity, tagBytes: tag, keyBytes: keyBytes,
                                 sectorSize: sectorSize, layout: layout, reformat: reformat, signatures: signatures, warnings: warnings)
     }
@@ -225,6 +234,9 @@ public final class VolumeManager {
         let passphrase = try plan.request.passphrase.read(device: plan.target.path)
         defer { passphrase.wipe() }
         if plan.reformat == nil {
+            for name in Self.staleInitMappings(try resolver.resolve(plan.target.path)) {
+                try removeStaleInitMapping(name, device: plan.target.path)
+            }
             // The confirmation and the passphrase can wait indefinitely: act only on
             // the device that was confirmed, and only while it is still unused.
             let now = try resolver.resolve(plan.target.path)
@@ -233,10 +245,17 @@ public final class VolumeManager {
             }
             try resolver.requireUnused(now)
         }
+        // From here to the end, Ctrl-C, SIGTERM and SIGHUP only ask the format to
+        // stop: it then removes its init mapping and says how far it got.
+        Interrupt.install()
+        defer { Interrupt.restore() }
         var path = plan.target.path
         if let reformat = plan.reformat {
             let result = try NamespaceFormatter().execute(reformat)
             path = result.deviceAfter
+            if Interrupt.requested {
+                throw SwcryptError(.failure, device: path, "interrupted after the namespace was reformatted (\(reformat.to.geometry)); nothing else was written")
+            }
         }
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
         var parameters = LUKSFormatParameters(
@@ -260,14 +279,15 @@ public final class VolumeManager {
             return VolumeFormatResult(device: path, info: device.info, initialised: false, wipe: nil,
                                       verified: false)
         }
-        let name = "swcrypt-init-" + String(device.info.uuid.prefix(8))
+        if Interrupt.requested {
+            throw SwcryptError(.failure, device: path, "interrupted: the LUKS2 header is written but no tag is initialised; its header says \(uninitialisedMarker); run format again")
+        }
+        let name = Self.initMappingPrefix + String(device.info.uuid.prefix(8))
         try luks { () throws(LUKSError) in try device.activateForInitialisation(name: name) }
         do throws(SwcryptError) { try FaultInjection.check("format.activate", device: path) } catch {
             _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
             throw error
         }
-        Interrupt.install()
-        defer { Interrupt.restore() }
         let outcome: (Wiper.Outcome, WipeProgress)
         do {
             outcome = try Wiper.zero("/dev/mapper/\(name)", chunkBytes: plan.request.initBlockBytes,
@@ -300,6 +320,31 @@ public final class VolumeManager {
         try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: nil) }
         return VolumeFormatResult(device: path, info: device.info, initialised: true, wipe: outcome.1,
                                   verified: plan.request.verify)
+    }
+
+    /// Names of swcrypt-init-* mappings (format's private initialisation mapping)
+    /// that hold the device.
+    static func staleInitMappings(_ target: BlockTarget) -> [String] {
+        target.device.holders.compactMap { h in
+            let name = String(h.prefix { $0 != " " })
+            return name.hasPrefix(initMappingPrefix) ? name : nil
+        }
+    }
+
+    static let initMappingPrefix = "swcrypt-init-"
+
+    /// Removes an init mapping left by a format that was killed; refuses while
+    /// something has it open (a format still running).
+    func removeStaleInitMapping(_ name: String, device path: String) throws(SwcryptError) {
+        let device: LUKSDevice
+        do { device = try LUKSDevice(activeName: name) } catch { return }   // gone meanwhile
+        if let active = device.activeVolume(name: name), active.busy {
+            throw SwcryptError(.busy, device: path, "\(name) is open: a format of this device is still running")
+        }
+        do { try device.deactivate(name: name) } catch {
+            throw SwcryptError(.busy, device: path, "cannot remove the stale initialisation mapping \(name): \(error.errno.description)")
+        }
+        Diagnostics.shared.log(.info, "format", "removed \(name), left on \(path) by an interrupted format")
     }
 
     /// libcryptsetup's integrity names: "aead", "poly1305", "hmac(sha256)".

@@ -1,18 +1,35 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwcryptCore
 
 enum Output {
     static func error(_ line: String) {
-        FileHandle.standardError.write(Data("swcrypt: \(line)\n".utf8))
+        stderr("swcrypt: \(line)\n")
     }
 
     static func note(_ line: String) {
-        FileHandle.standardError.write(Data("\(line)\n".utf8))
+        stderr("\(line)\n")
     }
 
     /// A prompt on stderr without a newline (stdout stays clean for scripts).
     static func prompt(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        stderr(text)
+    }
+
+    /// write(2), errors ignored: a closed or hung-up terminal (a dropped ssh
+    /// session, `2>&1 | head`) must not stop swcrypt half-way (Foundation's
+    /// FileHandle.write traps on a failed write; SIGPIPE is ignored).
+    private static func stderr(_ text: String) {
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
     }
 
     static func json<T: Encodable>(_ value: T) throws {

@@ -42,6 +42,10 @@ const char *swcrypt_shim_version(void);
 /* prctl(PR_SET_DUMPABLE, 0) and PR_GET_DUMPABLE (prctl is variadic). */
 int swcrypt_shim_set_undumpable(void);
 int swcrypt_shim_is_dumpable(void);
+/* Terminal echo off for a passphrase prompt; SIGINT/SIGTERM/SIGHUP restore it
+ * before ending the process. Returns -1 when FD is not a terminal. */
+int swcrypt_shim_echo_off(int fd);
+void swcrypt_shim_echo_restore(void);
 /* Fatal signals end the process with exit 128+N and no core dump. */
 int swcrypt_shim_exit_on_fatal_signals(void);
 /* The file the dynamic loader mapped SYMBOL from (dladdr), or NULL. */
