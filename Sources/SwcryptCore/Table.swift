@@ -336,9 +336,33 @@ public struct Table: Equatable, Sendable {
             guard l.start == expected else {
                 throw TableError("targets must cover the device without gaps: a target starts at \(l.start), expected \(expected)")
             }
-            expected = l.start + l.length
+            expected = l.start + l.length   // both at most 2^54: no overflow
         }
         return Table(lines)
+    }
+}
+
+/// Bounds on the numbers a table holds, checked when it is parsed or validated,
+/// before any arithmetic on them.
+public enum TableLimits {
+    /// 2^63 bytes in 512-byte sectors: no block device is larger.
+    public static let maxSectors: UInt64 = 1 << 54
+    /// Optional-argument counts (the kernel's own parsers take far fewer).
+    public static let maxArguments = 64
+    /// Numeric option values (block sizes, sector counts in options, intervals).
+    public static let maxOptionValue = Int(Int32.max)
+}
+
+extension Target {
+    /// The sector offsets the target names, for range checks.
+    var sectorOffsets: [(String, UInt64)] {
+        switch self {
+        case .crypt(let c): return [("offset", c.offset), ("iv_offset", c.ivOffset)]
+        case .integrity(let i): return [("offset", i.offset)]
+        case .linear(let l): return [("offset", l.offset)]
+        case .flakey(let f): return [("offset", f.offset)]
+        case .error, .zero: return []
+        }
     }
 }
 
@@ -348,6 +372,9 @@ extension TableLine {
             throw TableError("want '<start> <length> <target> <arguments>'")
         }
         guard length > 0 else { throw TableError("target length is 0") }
+        guard start <= TableLimits.maxSectors, length <= TableLimits.maxSectors else {
+            throw TableError("start or length beyond any block device (at most \(TableLimits.maxSectors) sectors)")
+        }
         var a = ArgumentReader(words: Array(words.dropFirst(3)), target: words[2])
         let target: Target
         switch words[2] {
@@ -358,11 +385,11 @@ extension TableLine {
         case "flakey":
             let device = try a.word("device")
             let offset: UInt64 = try a.number("offset")
-            let up: Int = try a.number("up interval")
-            let down: Int = try a.number("down interval")
+            let up = Int(try a.number("up interval") as UInt32)
+            let down = Int(try a.number("down interval") as UInt32)
             var features = [String]()
             if !a.atEnd {
-                let count: Int = try a.number("feature argument count")
+                let count = try a.count("feature argument count")
                 features = try (0..<count).map { _ throws(TableError) in try a.word("feature argument") }
             }
             target = .flakey(FlakeyTarget(device: device, offset: offset, upInterval: up, downInterval: down,
@@ -383,7 +410,7 @@ extension CryptTarget {
                             ivOffset: try a.number("iv_offset"), device: try a.word("device"),
                             offset: try a.number("offset"))
         guard !a.atEnd else { return c }
-        let count: Int = try a.number("optional argument count")
+        let count = try a.count("optional argument count")
         for _ in 0..<count {
             let arg = try a.word("optional argument")
             let (name, value) = splitOption(arg)
@@ -397,7 +424,7 @@ extension CryptTarget {
             case "iv_large_sectors": c.ivLargeSectors = true
             case "integrity":
                 let parts = (value ?? "").split(separator: ":", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let bytes = Int(parts[0]), bytes > 0 else {
+                guard parts.count == 2, let bytes = Int(parts[0]), bytes > 0, bytes <= 4096 else {
                     throw TableError("crypt: bad '\(arg)' (want integrity:<bytes>:<type>)")
                 }
                 c.integrity = Integrity(bytes: bytes, type: parts[1])
@@ -417,13 +444,13 @@ extension IntegrityTarget {
         let tagWord = try a.word("tag size")
         // "-" means "take the tag size from the internal hash" in the kernel's grammar.
         let tagSize = tagWord == "-" ? 0 : (Int(tagWord) ?? -1)
-        guard tagSize >= 0 else { throw TableError("integrity: bad tag size '\(tagWord)'") }
+        guard tagSize >= 0, tagSize <= 4096 else { throw TableError("integrity: bad tag size '\(tagWord)'") }
         let modeWord = try a.word("mode")
         guard modeWord.count == 1, let mode = Mode(rawValue: modeWord.first!) else {
             throw TableError("integrity: unknown mode '\(modeWord)' (J, B, D, R or I)")
         }
         var t = IntegrityTarget(device: device, offset: offset, tagSize: tagSize, mode: mode)
-        let count: Int = a.atEnd ? 0 : try a.number("optional argument count")
+        let count = a.atEnd ? 0 : try a.count("optional argument count")
         for _ in 0..<count {
             let arg = try a.word("optional argument")
             let (name, value) = splitOption(arg)
@@ -464,6 +491,15 @@ struct ArgumentReader {
         return words[index]
     }
 
+    /// An argument count: not negative, no more than the words left.
+    mutating func count(_ what: String) throws(TableError) -> Int {
+        let n = Int(try number(what) as UInt16)
+        guard n <= TableLimits.maxArguments, n <= words.count - index else {
+            throw TableError("\(target): \(what) \(n) but \(words.count - index) arguments follow")
+        }
+        return n
+    }
+
     mutating func number<T: FixedWidthInteger>(_ what: String) throws(TableError) -> T {
         let w = try word(what)
         guard let v = T(w) else { throw TableError("\(target): \(what) '\(w)' is not a number") }
@@ -477,6 +513,8 @@ func splitOption(_ arg: String) -> (String, String?) {
 }
 
 func intValue(_ arg: String, _ value: String?) throws(TableError) -> Int {
-    guard let value, let v = Int(value) else { throw TableError("bad '\(arg)' (want a number)") }
+    guard let value, let v = Int(value), v >= 0, v <= TableLimits.maxOptionValue else {
+        throw TableError("bad '\(arg)' (want a number from 0 to \(TableLimits.maxOptionValue))")
+    }
     return v
 }

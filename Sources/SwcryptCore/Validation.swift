@@ -133,6 +133,11 @@ public enum TableValidator {
         func fail(_ message: String, _ code: ExitStatus = .failure) -> SwcryptError {
             SwcryptError(code, device: device.path, message, operation: "validate \(target.typeName) table")
         }
+        // Sector numbers are checked against the largest device Linux can address
+        // (2^63 bytes) before any arithmetic on them.
+        for (what, value) in [("length", lengthSectors)] + target.sectorOffsets where value > TableLimits.maxSectors {
+            throw fail("the \(what) \(value) sectors is beyond any block device (at most \(TableLimits.maxSectors))")
+        }
         guard let version = kernel[target.typeName] ?? (target.typeName == "error" || target.typeName == "zero" ? TargetVersion(1, 0) : nil) else {
             throw fail("the running kernel has no '\(target.typeName)' device-mapper target (module dm-\(target.typeName) not loaded or not built)")
         }
@@ -153,8 +158,9 @@ public enum TableValidator {
     static func checkFits(offset: UInt64, length: UInt64, device: DeviceFacts,
                           fail: (String, ExitStatus) -> SwcryptError) throws(SwcryptError) {
         let deviceSectors = device.sizeBytes / 512
-        if offset + length > deviceSectors {
-            throw fail("the mapping needs sectors \(offset)..<\(offset + length) but the device has \(deviceSectors) sectors", .wrongDevice)
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        if overflow || end > deviceSectors {
+            throw fail("the mapping needs sectors \(offset) to \(offset) + \(length) but the device has \(deviceSectors) sectors", .wrongDevice)
         }
     }
 

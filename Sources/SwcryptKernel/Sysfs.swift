@@ -132,7 +132,10 @@ public struct Sysfs: Sendable {
             name: name, major: mm[0], minor: mm[1], kind: kind,
             logicalBlockSize: Files.readInt("\(whole)/queue/logical_block_size") ?? 512,
             physicalBlockSize: Files.readInt("\(whole)/queue/physical_block_size") ?? 512,
-            sizeBytes: UInt64(Files.readInt("\(dir)/size") ?? 0) * 512,
+            // sysfs says sectors; a value no device can have (negative, or beyond
+            // 2^54 sectors) reads as 0: an unusable device, not a trap.
+            sizeBytes: Files.readInt("\(dir)/size").flatMap { UInt64(exactly: $0) }
+                .map { $0 <= TableLimits.maxSectors ? $0 * 512 : 0 } ?? 0,
             metadataBytes: Files.readInt("\(whole)/metadata_bytes"),
             integrityFormat: Files.readText("\(whole)/integrity/format") ?? "none",
             integrityTagSize: Files.readInt("\(whole)/integrity/tag_size") ?? 0,

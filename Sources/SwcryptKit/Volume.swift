@@ -43,6 +43,9 @@ public struct VolumeFormatRequest: Sendable {
     public var wipe = true
     /// Initialisation: bytes per write and writes in flight.
     public var initBlockBytes = 4 << 20
+    /// 64 MiB: one write per request; larger gains nothing and costs memory per thread.
+    public static let maxInitBlockBytes = 64 << 20
+    public static let maxInitQueueDepth = 64
     /// Two per CPU, 2 to 8: enough to keep every CPU's crypto and the device's
     /// queue busy; more only waits on dm-crypt's page pool (measured in the VM:
     /// 8 x 4 MiB on 2 vCPUs initialised slower than 4 x 4 MiB).
@@ -132,6 +135,13 @@ public final class VolumeManager {
         var unheld = target
         unheld.device.holders.removeAll { h in stale.contains { h.hasPrefix($0 + " ") } }
         try resolver.requireUnused(unheld)
+        // Numbers first, before anything is planned on them.
+        guard (4096...VolumeFormatRequest.maxInitBlockBytes).contains(r.initBlockBytes), r.initBlockBytes % 4096 == 0 else {
+            throw SwcryptError(.failure, device: r.path, "--init-block-kib must be a multiple of 4 from 4 to \(VolumeFormatRequest.maxInitBlockBytes >> 10)")
+        }
+        guard (1...VolumeFormatRequest.maxInitQueueDepth).contains(r.initQueueDepth) else {
+            throw SwcryptError(.failure, device: r.path, "--init-queue-depth must be from 1 to \(VolumeFormatRequest.maxInitQueueDepth), not \(r.initQueueDepth)")
+        }
         let (spec, alg) = try CipherChoice.choose(r.cipher, r.integrity, device: r.path)
         switch r.pbkdf {
         case "argon2id", "argon2i":

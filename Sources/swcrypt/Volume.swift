@@ -58,10 +58,8 @@ struct Format: ParsableCommand {
         r.memoryKiB = pbkdfMemory
         r.forcedIterations = pbkdfForceIterations
         r.wipe = !noWipe
-        guard initBlockKib >= 4, initBlockKib % 4 == 0, (initQueueDepth ?? 1) >= 1 else {
-            throw SwcryptError(.failure, device: device, "--init-block-kib must be a multiple of 4 and --init-queue-depth at least 1")
-        }
-        r.initBlockBytes = initBlockKib << 10
+        let (bytes, overflow) = initBlockKib.multipliedReportingOverflow(by: 1024)
+        r.initBlockBytes = overflow ? -1 : bytes
         if let initQueueDepth { r.initQueueDepth = initQueueDepth }
         r.verify = !noVerify
         r.label = label

@@ -23,7 +23,7 @@ final class ParserFuzzTests: XCTestCase {
     }
 
     func testCipherSpecifications() {
-        var rng = SplitMix64(seed: 0xc1f3)
+        var rng = SplitMix64.fresh("cipher specifications")
         let seeds = ["aegis128-random", "aes-gcm-random", "aes-xts-plain64", "chacha20-random", "aes-cbc-essiv:sha256",
                      "capi:gcm(aes)-random", "capi:authenc(hmac(sha256),xts(aes))-random", "capi:rfc7539(chacha20,poly1305)-random"]
         let alphabet = Array("-:(),aesgcmxtsrandomplain64capi0123456789 \u{0}é")
@@ -43,7 +43,7 @@ final class ParserFuzzTests: XCTestCase {
     }
 
     func testKernelTextParsers() {
-        var rng = SplitMix64(seed: 0x5f5f5)
+        var rng = SplitMix64.fresh("kernel text parsers")
         let versions = ["1.28.0", "1.13.0", "4.48.0", "1.2.3"]
         let mountinfo = "36 35 259:1 / /mnt rw,relatime shared:1 - ext4 /dev/nvme0n1 rw\n37 35 253:0 / /data rw - xfs /dev/mapper/x rw"
         let config = "CONFIG_BLK_INLINE_ENCRYPTION=y\nCONFIG_BLK_INLINE_ENCRYPTION_FALLBACK=y\n# CONFIG_X is not set"
@@ -67,7 +67,7 @@ final class ParserFuzzTests: XCTestCase {
     func testSysfsValues() throws {
         let root = NSTemporaryDirectory() + "swcrypt-fuzz-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        var rng = SplitMix64(seed: 0xf5f5)
+        var rng = SplitMix64.fresh("sysfs values")
         let fm = FileManager.default
         func randomText() -> String {
             let pool = Array("0x123456789abcdefABCDEF \n-")

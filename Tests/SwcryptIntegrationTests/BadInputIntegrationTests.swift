@@ -84,6 +84,8 @@ final class BadInputIntegrationTests: XCTestCase {
                 """])
         }
         let longName = String(repeating: "n", count: 128)
+        try "0 8 crypt capi:gcm(aes)-random :32:logon:swcrypt:bi-a 0 \(plain) 0 -5 allow_discards\n".write(toFile: "\(dir)/negcount", atomically: true, encoding: .utf8)
+        try "0 18446744073709551615 linear \(plain) 0\n".write(toFile: "\(dir)/huge", atomically: true, encoding: .utf8)
 
         let cases: [Case] = [
             Case(name: "wrong passphrase", args: ["open", meta, "bi-a", "--key-file", wrong], code: 2, mentions: [meta, "passphrase"], watch: [meta]),
@@ -97,6 +99,12 @@ final class BadInputIntegrationTests: XCTestCase {
             // (format would choose the dm-integrity layout instead, with a warning: not an error.)
             Case(name: "tag larger than the metadata", args: ["map", "crypt", "bi-a", meta, "--cipher", "aes-xts-random", "--integrity", "hmac-sha512", "--random-key"], code: 4, mentions: [meta, "80", "64"], watch: [meta]),
             Case(name: "sector size below the logical block size", args: ["format", meta, "--key-file", pass, "--yes", "--sector-size", "512"] + fast, code: 1, mentions: [meta, "512"], watch: [meta]),
+            // Numbers that used to trap after destructive steps or in the parser (issue 13.5).
+            Case(name: "init block of 2^53 KiB", args: ["format", plain, "--key-file", pass, "--yes", "--init-block-kib", "9007199254740992"] + fast, code: 1, mentions: [plain, "--init-block-kib"], watch: [plain]),
+            Case(name: "init queue depth 0", args: ["format", plain, "--key-file", pass, "--yes", "--init-queue-depth", "0"] + fast, code: 1, mentions: [plain, "--init-queue-depth"], watch: [plain]),
+            Case(name: "table with a negative option count", args: ["map", "table", "bi-a", "--table-file", "\(dir)/negcount"], code: 1, mentions: ["optional argument count"], watch: [plain]),
+            Case(name: "table with a huge length", args: ["map", "table", "bi-a", "--table-file", "\(dir)/huge"], code: 1, mentions: ["beyond any block device"], watch: [plain]),
+            Case(name: "offset beyond the device", args: ["map", "crypt", "bi-a", plain, "--random-key", "--emulate-metadata", "journal", "--offset", "18446744073709551000"], code: 1, mentions: [plain, "beyond"], watch: [plain]),
             Case(name: "size not a multiple of the sector size", args: ["map", "crypt", "bi-a", meta, "--random-key", "--size", "1001"], code: 1, mentions: [meta, "512512 bytes", "4096"], watch: [meta]),
             Case(name: "nonexistent path", args: ["open", "/dev/bi-nonexistent", "bi-a", "--key-file", pass], code: 4, mentions: ["/dev/bi-nonexistent"], watch: []),
             Case(name: "regular file", args: ["format", "\(dir)/regular", "--key-file", pass, "--yes"] + fast, code: 4, mentions: ["\(dir)/regular", "regular file"], watch: ["\(dir)/regular"]),
