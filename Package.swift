@@ -44,7 +44,8 @@ let package = Package(
         // Only what Swift cannot import from C: ioctl request numbers and CMSG sizes built by macros.
         .target(name: "CSwcryptShim"),
 
-        .target(name: "SwcryptCore"),
+        // The fault-injection hook (SWCRYPT_INJECT_FAULT) exists in debug (test) builds only.
+        .target(name: "SwcryptCore", swiftSettings: [.define("SWCRYPT_FAULT_INJECTION", .when(configuration: .debug))]),
         .target(
             name: "SwcryptKernel",
             dependencies: [

@@ -9,11 +9,17 @@ import Glibc
 /// `format.header` (after the LUKS2 header is written), `format.activate` (after
 /// the initialisation mapping is created), `format.wipe` (after the tags are
 /// written, before the read-back). Unset (always, outside tests): no effect.
+/// Debug builds only (SWCRYPT_FAULT_INJECTION, set by Package.swift for the
+/// debug configuration).
 public enum FaultInjection {
     public static let variable = "SWCRYPT_INJECT_FAULT"
 
+    /// Compiled only into debug (test) builds: the release build, which the
+    /// package ships, has no hook and ignores the variable.
     public static func check(_ point: String, device: String) throws(SwcryptError) {
+        #if SWCRYPT_FAULT_INJECTION
         guard let value = getenv(variable), String(cString: value) == point else { return }
         throw SwcryptError(.failure, device: device, "failure injected at step '\(point)' (\(variable))")
+        #endif
     }
 }

@@ -272,6 +272,20 @@ public enum Target: Equatable, Sendable {
         }
     }
 
+    /// The same target with each device name passed through `map`.
+    public func replacingDevices(_ map: (String) -> String) -> Target {
+        switch self {
+        case .crypt(var c): c.device = map(c.device); return .crypt(c)
+        case .integrity(var i):
+            i.device = map(i.device)
+            i.metaDevice = i.metaDevice.map(map)
+            return .integrity(i)
+        case .linear(var l): l.device = map(l.device); return .linear(l)
+        case .flakey(var f): f.device = map(f.device); return .flakey(f)
+        case .error, .zero: return self
+        }
+    }
+
     /// The block devices the target stacks on.
     public var devices: [String] {
         switch self {

@@ -356,19 +356,28 @@ public final class Mapper {
         }
         let kernel = try kernelTargets()
         var names = [String: String]()
+        var resolved = [TableLine]()
         for line in table.lines {
+            var numbers = [String: String]()
             for dev in line.target.devices {
                 let t = try resolveTableDevice(dev)
                 names[t.majorMinor] = t.path
+                numbers[dev] = t.majorMinor
                 var facts = t.facts
                 facts.path = dev
                 try validate(line.target, length: line.length, on: facts, kernel: kernel, insecure: allowInsecure)
             }
+            // Bound to the devices validated now, by number: a path that later names
+            // another device (a /dev/mapper link, a symlink) cannot change the table,
+            // and every device is locked and checked at activation, whatever its path.
+            var bound = line
+            bound.target = line.target.replacingDevices { numbers[$0] ?? $0 }
+            resolved.append(bound)
         }
         let stack = StackNaming.newStackID()
         return try MapPlan(name: name, stack: stack,
                        layers: [PlannedLayer(name: name, uuid: StackNaming.uuid(layer: .table, stack: stack, name: name),
-                                             table: table, sizedByKernel: false)],
+                                             table: Table(resolved), sizedByKernel: false)],
                        keySize: nil, keyDescription: nil, keySource: nil, readOnly: readOnly, deviceNames: names).checked()
     }
 
@@ -442,10 +451,23 @@ public final class Mapper {
                 infos.append(info)
             }
         } catch {
-            for name in created.reversed() { try? dm.remove(name: name) }
-            throw error
+            throw rolledBack(error, removing: created)
         }
         return infos
+    }
+
+    /// Removes what a failed activation created, top first, and returns the
+    /// error to report: the original one, with every layer that could not be
+    /// removed named (never swallowed: a layer left behind holds a key).
+    func rolledBack(_ error: SwcryptError, removing created: [String]) -> SwcryptError {
+        var left = [String]()
+        for name in created.reversed() {
+            do { try dm.remove(name: name) } catch { left.append("\(name) (\(error.errno?.description ?? "\(error)"))") }
+        }
+        guard !left.isEmpty else { return error }
+        var e = error
+        e.message += "; rollback could not remove \(left.joined(separator: ", ")): remove it with dmsetup remove"
+        return e
     }
 
     /// Refuses to map crypt or integrity over a range that holds a signature
@@ -529,8 +551,7 @@ public final class Mapper {
             }
             return full
         } catch {
-            try? dm.remove(name: layer.name)
-            throw error
+            throw rolledBack(error, removing: [layer.name])
         }
     }
 
@@ -544,6 +565,11 @@ public final class Mapper {
             }
             throw SwcryptError(dm: error)
         }
+    }
+
+    /// The mapping NAME, or nil when there is none (or device-mapper cannot say).
+    public func info(name: String) -> MappingInfo? {
+        (try? dm.info(name: name)) ?? nil
     }
 
     private func requireInfo(_ name: String) throws(SwcryptError) -> MappingInfo {

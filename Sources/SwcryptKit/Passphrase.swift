@@ -99,6 +99,26 @@ func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretByte
         throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
     }
     defer { if path != "-" { close(fd) } }
+    if path != "-" {
+        // As cryptsetup: key material comes from a file, a FIFO or a device, never
+        // a terminal (that is what leaving out --key-file is for).
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            throw SwcryptError(.failure, device: path, "cannot read the key file: it is a directory")
+        case S_IFSOCK:
+            throw SwcryptError(.failure, device: path, "cannot read the key file: it is a socket")
+        case S_IFCHR where isatty(fd) == 1:
+            throw SwcryptError(.failure, device: path, "refusing to read a key file from a terminal; leave out --key-file to be asked for the passphrase")
+        case S_IFREG where st.st_mode & 0o004 != 0:
+            Diagnostics.shared.log(.warning, "key file", "\(path) is readable by every user (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+        default:
+            break
+        }
+    }
     let secret = SecretBytes(capacity: min(atMost, 4096))
     while secret.count < atMost {
         let n = secret.read(from: fd, limit: min(4096, atMost - secret.count))

@@ -295,16 +295,14 @@ public final class VolumeManager {
         let name = Self.initMappingPrefix + String(device.info.uuid.prefix(8))
         try luks { () throws(LUKSError) in try device.activateForInitialisation(name: name) }
         do throws(SwcryptError) { try FaultInjection.check("format.activate", device: path) } catch {
-            _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
-            throw error
+            throw Self.removingInitMapping(name, of: device, after: error)
         }
         let outcome: (Wiper.Outcome, WipeProgress)
         do {
             outcome = try Wiper.zero("/dev/mapper/\(name)", chunkBytes: plan.request.initBlockBytes,
                                      inFlight: plan.request.initQueueDepth, progress: progress)
         } catch {
-            _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
-            throw error
+            throw Self.removingInitMapping(name, of: device, after: error)
         }
         // Read every sector back: a tag the device did not keep is found now,
         // not by the filesystem later. Nothing is papered over: any unreadable
@@ -319,8 +317,7 @@ public final class VolumeManager {
                     throw SwcryptError(.failure, device: path, "\(bad.count) blocks fail to read back right after initialisation (first at byte \(bad[0]) of the volume): the device or kernel does not keep the tags it was given; do not use this volume")
                 }
             } catch {
-                _ = try? luks { () throws(LUKSError) in try device.deactivate(name: name) }
-                throw error
+                throw Self.removingInitMapping(name, of: device, after: error)
             }
         }
         try luks { () throws(LUKSError) in try device.deactivate(name: name) }
@@ -330,6 +327,17 @@ public final class VolumeManager {
         try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: nil) }
         return VolumeFormatResult(device: path, info: device.info, initialised: true, wipe: outcome.1,
                                   verified: plan.request.verify)
+    }
+
+    /// Removes the init mapping after a failed step; the error to report names a
+    /// removal that failed too (the mapping holds the volume key), never hides it.
+    static func removingInitMapping(_ name: String, of device: LUKSDevice, after failure: SwcryptError) -> SwcryptError {
+        do { try device.deactivate(name: name) } catch {
+            var e = failure
+            e.message += "; the initialisation mapping \(name) could not be removed (\(error.errno.description)): remove it with cryptsetup close \(name)"
+            return e
+        }
+        return failure
     }
 
     /// Names of swcrypt-init-* mappings (format's private initialisation mapping)
@@ -433,6 +441,13 @@ public final class VolumeManager {
 
     public func close(name: String) throws(SwcryptError) {
         try Self.requireRoot("close")
+        // A stack swcrypt's `map` built (dm uuid SWCRYPT-...) goes as a whole, as
+        // `unmap` removes it: libcryptsetup would leave its dm-integrity layer.
+        let mapper = try Mapper.privileged()
+        if let info = mapper.info(name: name), StackNaming.parse(uuid: info.uuid) != nil {
+            try mapper.unmap(name: name)
+            return
+        }
         let device: LUKSDevice
         do { device = try LUKSDevice(activeName: name) } catch {
             throw SwcryptError(.wrongDevice, device: name, "no such active mapping")

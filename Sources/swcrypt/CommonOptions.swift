@@ -17,12 +17,16 @@ struct GlobalOptions: ParsableArguments {
     /// Call first thing in `run()`.
     func apply() {
         Verbosity.verbose = verbose
-        if debug {
-            VolumeManager.setLibraryDebug(true)
-            Diagnostics.shared.setEcho { e in Output.note("debug: \(e.source): \(e.message)") }
-        } else if verbose {
-            Diagnostics.shared.setEcho { e in
-                if e.level >= .info { Output.note("\(e.source): \(e.message)") }
+        if debug { VolumeManager.setLibraryDebug(true) }
+        let (debug, verbose) = (self.debug, self.verbose)
+        Diagnostics.shared.setEcho { e in
+            if debug {
+                Output.note("debug: \(e.source): \(e.message)")
+            } else if e.level == .warning && !e.source.hasPrefix("lib") {
+                // swcrypt's own warnings always reach the admin; the libraries' only on request.
+                Output.note("warning: \(e.message)")
+            } else if verbose && e.level >= .info {
+                Output.note("\(e.source): \(e.message)")
             }
         }
     }

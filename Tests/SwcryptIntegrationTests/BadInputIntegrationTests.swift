@@ -92,6 +92,7 @@ final class BadInputIntegrationTests: XCTestCase {
             Case(name: "empty passphrase (open)", args: ["open", meta, "bi-a", "--key-file", empty], code: 1, mentions: ["empty"], watch: [meta]),
             Case(name: "empty passphrase (format)", args: ["format", plain, "--key-file", empty, "--yes"] + fast, code: 1, mentions: ["empty"], watch: [plain]),
             Case(name: "missing key file", args: ["open", meta, "bi-a", "--key-file", "\(dir)/absent"], code: 1, mentions: ["\(dir)/absent"], watch: [meta]),
+            Case(name: "key file on a terminal", args: ["open", meta, "bi-a", "--key-file", "/dev/ptmx"], code: 1, mentions: ["/dev/ptmx", "terminal"], watch: [meta]),
             Case(name: "unreadable key file", args: ["open", meta, "bi-a", "--key-file", "\(dir)/keydir"], code: 1, mentions: ["\(dir)/keydir"], watch: [meta]),
             Case(name: "key of the wrong size", args: ["map", "crypt", "bi-a", plain, "--cipher", "aes-xts-plain64", "--key-file", "\(dir)/shortkey"], code: 1, mentions: ["\(dir)/shortkey", "10"], watch: [plain]),
             Case(name: "unknown cipher", args: ["format", plain, "--key-file", pass, "--yes", "--cipher", "rot13-ecb-none"] + fast, code: 1, mentions: [plain, "rot13"], watch: [plain]),

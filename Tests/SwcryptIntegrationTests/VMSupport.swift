@@ -11,6 +11,9 @@ enum VM {
         guard geteuid() == 0 else {
             throw XCTSkip("skipped, because integration tests need root inside the VM")
         }
+        // Key files as an admin keeps them (mode 0600): swcrypt warns about
+        // world-readable ones, which would add a line to every refusal checked.
+        umask(0o077)
     }
 
     static let repo: String = {

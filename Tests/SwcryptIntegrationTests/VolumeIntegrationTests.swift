@@ -67,6 +67,21 @@ final class VolumeIntegrationTests: XCTestCase {
         }
     }
 
+    /// A world-readable key file works, with a warning naming it (issue 13.9).
+    func testWorldReadableKeyFileWarns() throws {
+        let nb = try NullBlk.create("vt-wr", sizeMB: 32)
+        defer { nb.remove() }
+        XCTAssertEqual(try swcryptFormat(nb.path, ["--no-wipe"]).status, 0)
+        try must(["install", "-m", "644", passfile, "\(dir)/open-key"])
+        let r = try execute([VM.swcrypt, "open", nb.path, "vt-wr", "--key-file", "\(dir)/open-key"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: \(dir)/open-key is readable by every user (mode 644)"), r.stderr)
+        XCTAssertEqual(try swcrypt("close", "vt-wr").status, 0)
+        let quiet = try swOpen(nb.path, "vt-wr")
+        XCTAssertEqual(quiet.stderr, "", "a 0600 key file should draw no warning")
+        XCTAssertEqual(try swcrypt("close", "vt-wr").status, 0)
+    }
+
     func swcryptFormat(_ device: String, _ extra: [String] = []) throws -> Result {
         try execute([VM.swcrypt, "format", device, "--key-file", passfile, "--yes"] + fastPBKDF + extra)
     }
