@@ -312,7 +312,8 @@ final class MapIntegrationTests: XCTestCase {
         defer { nb.remove() }
         let r = try swcrypt("map", "crypt", "it-close", nb.path, "--cipher", "aes-gcm-random", "--emulate-metadata", "journal", "--random-key")
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try dmNames().filter { $0.hasPrefix("it-close") }.count, 2, "\(try dmNames())")
+        let names = try dmNames()
+        XCTAssertEqual(names.filter { $0.hasPrefix("it-close") }.count, 2, "\(names)")
         let c = try swcrypt("close", "it-close")
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertEqual(try dmNames().filter { $0.hasPrefix("it-close") }, [], "close left part of the stack")
