@@ -53,7 +53,14 @@ public struct ActiveVolume: Sendable, Equatable {
 
 /// How far an initialisation wipe has come.
 public struct WipeProgress: Sendable {
-    public init(done: UInt64, total: UInt64, seconds: Double) { self.done = done; self.total = total; self.seconds = seconds }
+    /// Which pass: initialising the tags, or reading every sector back.
+    public enum Phase: String, Sendable { case wipe, verify }
+
+    public init(done: UInt64, total: UInt64, seconds: Double, phase: Phase = .wipe) {
+        self.done = done; self.total = total; self.seconds = seconds; self.phase = phase
+    }
+
+    public var phase: Phase
 
     public var done: UInt64
     public var total: UInt64

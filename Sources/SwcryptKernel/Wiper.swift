@@ -52,7 +52,27 @@ public enum Wiper {
             let d = ContinuousClock.now - start
             return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
         }
-        var progress: WipeProgress { WipeProgress(done: done.load(ordering: .relaxed), total: size, seconds: elapsed()) }
+        func progress(_ phase: WipeProgress.Phase) -> WipeProgress {
+            WipeProgress(done: done.load(ordering: .relaxed), total: size, seconds: elapsed(), phase: phase)
+        }
+
+        /// Runs `work` while a reporter calls `progress` about four times a second,
+        /// then once more at the end.
+        func reporting(_ phase: WipeProgress.Phase, _ progress: (@Sendable (WipeProgress) -> Void)?, _ work: () -> Void) {
+            let reporter = DispatchGroup()
+            if let progress {
+                DispatchQueue.global().async(group: reporter) {
+                    while !self.finished.load(ordering: .relaxed) {
+                        progress(self.progress(phase))
+                        usleep(250_000)
+                    }
+                }
+            }
+            work()
+            finished.store(true, ordering: .relaxed)
+            reporter.wait()
+            progress?(self.progress(phase))
+        }
 
         func run(inFlight: Int, device: String, fill: UInt8?,
                  _ body: @Sendable (UnsafeMutableRawPointer, UInt64, Int) throws(SwcryptError) -> Void) {
@@ -78,7 +98,6 @@ public enum Wiper {
                     done.add(UInt64(length), ordering: .relaxed)
                 }
             }
-            finished.store(true, ordering: .relaxed)
         }
     }
 
@@ -96,34 +115,24 @@ public enum Wiper {
         defer { close(fd) }
         let pass = Pass(size: size, chunkBytes: chunkBytes)
         Diagnostics.shared.log(.debug, "wipe", "\(path): \(size) bytes in \(pass.chunks) writes of \(chunkBytes) bytes, \(inFlight) in flight")
-        let reporter = DispatchGroup()
-        if let progress {
-            DispatchQueue.global().async(group: reporter) {
-                while !pass.finished.load(ordering: .relaxed) {
-                    progress(pass.progress)
-                    usleep(250_000)
+        pass.reporting(.wipe, progress) {
+            pass.run(inFlight: inFlight, device: path, fill: 0) { (buffer, offset, length) throws(SwcryptError) in
+                var done = 0
+                while done < length {
+                    let n = pwrite(fd, buffer + done, length - done, off_t(offset) + off_t(done))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw SwcryptError(.failure, device: path, "write failed at byte \(offset + UInt64(done))", cause: Errno(rawValue: errno).description)
+                    }
+                    done += n
                 }
             }
         }
-        pass.run(inFlight: inFlight, device: path, fill: 0) { (buffer, offset, length) throws(SwcryptError) in
-            var done = 0
-            while done < length {
-                let n = pwrite(fd, buffer + done, length - done, off_t(offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SwcryptError(.failure, device: path, "write failed at byte \(offset + UInt64(done))", cause: Errno(rawValue: errno).description)
-                }
-                done += n
-            }
-        }
-        reporter.wait()
         if fsync(fd) != 0, pass.failure.withLock({ $0 == nil }) {
             pass.failure.withLock { $0 = SwcryptError(.failure, device: path, "flushing the writes failed", cause: Errno(rawValue: errno).description) }
         }
         if let error = pass.failure.withLock({ $0 }) { throw error }
-        let final = pass.progress
-        progress?(final)
-        return (Interrupt.requested ? .interrupted : .completed, final)
+        return (Interrupt.requested ? .interrupted : .completed, pass.progress(.wipe))
     }
 }
 
@@ -132,22 +141,24 @@ extension Wiper {
     /// wipe) and returns the byte offsets, in order, of `blockBytes` blocks that
     /// fail to read. With authenticated encryption a failing block is one whose
     /// tag does not match its data.
-    public static func unreadableBlocks(_ path: String, blockBytes: Int, chunkBytes: Int = 4 << 20,
-                                        inFlight: Int = 8) throws(SwcryptError) -> [UInt64] {
+    public static func unreadableBlocks(_ path: String, blockBytes: Int, chunkBytes: Int = 4 << 20, inFlight: Int = 8,
+                                        progress: (@Sendable (WipeProgress) -> Void)? = nil) throws(SwcryptError) -> [UInt64] {
         let (fd, size) = try openDirect(path, write: false)
         defer { close(fd) }
         let bad = Mutex<[UInt64]>([])
         let pass = Pass(size: size, chunkBytes: chunkBytes)
-        pass.run(inFlight: inFlight, device: path, fill: nil) { (buffer, offset, length) throws(SwcryptError) in
-            if pread(fd, buffer, length, off_t(offset)) == length { return }
-            // Find the failing blocks inside this piece.
-            var b = 0
-            while b < length {
-                if pread(fd, buffer, blockBytes, off_t(offset) + off_t(b)) != blockBytes {
-                    let at = offset + UInt64(b)
-                    bad.withLock { $0.append(at) }
+        pass.reporting(.verify, progress) {
+            pass.run(inFlight: inFlight, device: path, fill: nil) { (buffer, offset, length) throws(SwcryptError) in
+                if pread(fd, buffer, length, off_t(offset)) == length { return }
+                // Find the failing blocks inside this piece.
+                var b = 0
+                while b < length {
+                    if pread(fd, buffer, blockBytes, off_t(offset) + off_t(b)) != blockBytes {
+                        let at = offset + UInt64(b)
+                        bad.withLock { $0.append(at) }
+                    }
+                    b += blockBytes
                 }
-                b += blockBytes
             }
         }
         if let error = pass.failure.withLock({ $0 }) { throw error }

@@ -312,7 +312,7 @@ public final class VolumeManager {
             do throws(SwcryptError) {
                 try FaultInjection.check("format.wipe", device: path)
                 let bad = try Wiper.unreadableBlocks(mapped, blockBytes: plan.sectorSize, chunkBytes: plan.request.initBlockBytes,
-                                                      inFlight: plan.request.initQueueDepth)
+                                                      inFlight: plan.request.initQueueDepth, progress: progress)
                 if !bad.isEmpty {
                     throw SwcryptError(.failure, device: path, "\(bad.count) blocks fail to read back right after initialisation (first at byte \(bad[0]) of the volume): the device or kernel does not keep the tags it was given; do not use this volume")
                 }

@@ -18,14 +18,19 @@ enum Output {
         stderr(text)
     }
 
+    /// A whole line on stdout in one write(2) (progress lines from another thread).
+    static func stdout(_ text: String) { write(text, to: STDOUT_FILENO) }
+
+    private static func stderr(_ text: String) { write(text, to: STDERR_FILENO) }
+
     /// write(2), errors ignored: a closed or hung-up terminal (a dropped ssh
     /// session, `2>&1 | head`) must not stop swcrypt half-way (Foundation's
     /// FileHandle.write traps on a failed write; SIGPIPE is ignored).
-    private static func stderr(_ text: String) {
-        var bytes = Array(text.utf8)
+    private static func write(_ text: String, to fd: Int32) {
+        let bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + done, $0.count - done) }
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             done += n

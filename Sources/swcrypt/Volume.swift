@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import SwcryptCore
 import SwcryptKit
 
@@ -32,6 +33,8 @@ struct Format: ParsableCommand {
     @Option(help: "Initialisation: writes in flight (default two per CPU, 2 to 8).") var initQueueDepth: Int?
     @Flag(help: "Do not read every sector back after initialising it.") var noVerify = false
     @Flag(help: "No progress line on the terminal.") var quiet = false
+    @Flag(help: "Progress as JSON lines on stdout, as cryptsetup's --progress-json (device, device_bytes, device_size, speed, eta_ms, time_ms; plus phase: wipe or verify), about once a second.")
+    var progressJson = false
     @Flag(help: "Print the result as JSON.") var json = false
     @OptionGroup var confirm: ConfirmOptions
     @OptionGroup var passphrase: PassphraseOptions
@@ -68,8 +71,10 @@ struct Format: ParsableCommand {
         for w in plan.warnings { Output.note("warning: \(w)") }
         if noWipe { Output.note("warning: --no-wipe: no sector has a valid tag until written; mkfs and blkid will hit read errors") }
         try Confirm.typeBack(plan.target.device.name, path: device, summary: plan.summaryLines, yes: confirm.batchMode)
-        let showProgress = !quiet && !json && isatty(STDERR_FILENO) == 1
-        let result = try manager.execute(plan, progress: showProgress ? Progress.line : nil)
+        let showProgress = !quiet && !json && !progressJson && isatty(STDERR_FILENO) == 1
+        let reporter: (@Sendable (WipeProgress) -> Void)? = progressJson ? ProgressJSON(device: device).report
+            : showProgress ? Progress.line : nil
+        let result = try manager.execute(plan, progress: reporter)
         if showProgress { Output.prompt("\n") }
         if json {
             try Output.json(VolumeJSON(result.info, active: nil, name: nil, initialised: result.initialised))
@@ -83,6 +88,30 @@ struct Format: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// cryptsetup's --progress-json lines (strings for the numbers, as cryptsetup
+/// prints them), at most one a second per phase and always the last one.
+final class ProgressJSON: Sendable {
+    let device: String
+    let last = Mutex<(phase: WipeProgress.Phase, seconds: Double)?>(nil)
+
+    init(device: String) { self.device = device }
+
+    @Sendable func report(_ p: WipeProgress) {
+        let due = last.withLock { previous -> Bool in
+            let finalLine = p.done == p.total
+            guard finalLine || previous == nil || previous!.phase != p.phase || p.seconds - previous!.seconds >= 1 else { return false }
+            previous = (p.phase, p.seconds)
+            return true
+        }
+        guard due else { return }
+        let speed = UInt64(p.bytesPerSecond)
+        let eta = p.done < p.total && p.bytesPerSecond > 0 ? UInt64(Double(p.total - p.done) / p.bytesPerSecond * 1000) : 0
+        let escaped = device.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let line = "{\"device\":\"\(escaped)\",\"device_bytes\":\"\(p.done)\",\"device_size\":\"\(p.total)\",\"speed\":\"\(speed)\",\"eta_ms\":\"\(eta)\",\"time_ms\":\"\(UInt64(p.seconds * 1000))\",\"phase\":\"\(p.phase.rawValue)\"}\n"
+        Output.stdout(line)
     }
 }
 

@@ -67,6 +67,32 @@ final class VolumeIntegrationTests: XCTestCase {
         }
     }
 
+    /// --progress-json (issue 13.13): cryptsetup's JSON lines on stdout for the
+    /// wipe and the read-back, the last of each at 100%.
+    func testProgressJSON() throws {
+        let nb = try NullBlk.create("vt-pj", sizeMB: 64)
+        defer { nb.remove() }
+        let r = try swcryptFormat(nb.path, ["--progress-json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var lastOf = [String: [String: String]]()
+        var count = 0
+        for line in r.lines where line.hasPrefix("{") {
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], line)
+            for key in ["device", "device_bytes", "device_size", "speed", "eta_ms", "time_ms", "phase"] {
+                XCTAssertNotNil(object[key], "\(key) missing in \(line)")
+            }
+            XCTAssertEqual(object["device"], nb.path)
+            lastOf[object["phase"] ?? "?"] = object
+            count += 1
+        }
+        XCTAssertEqual(Set(lastOf.keys), ["wipe", "verify"], r.stdout)
+        for (phase, last) in lastOf {
+            XCTAssertEqual(last["device_bytes"], last["device_size"], "the last \(phase) line is not at 100%: \(last)")
+            XCTAssertEqual(last["eta_ms"], "0")
+        }
+        print("volume: --progress-json: \(count) lines, phases \(lastOf.keys.sorted())")
+    }
+
     /// A world-readable key file works, with a warning naming it (issue 13.9).
     func testWorldReadableKeyFileWarns() throws {
         let nb = try NullBlk.create("vt-wr", sizeMB: 32)
