@@ -61,6 +61,12 @@ public struct WipeProgress: Sendable {
     }
 
     public var phase: Phase
+    /// Requests in flight at the end (the depth the wipe settled on).
+    public var inFlight: Int?
+    /// The wipe's measured ramp: each depth tried and its rate.
+    public struct RampStep: Sendable, Equatable { public var inFlight: Int; public var bytesPerSecond: Double
+        public init(inFlight: Int, bytesPerSecond: Double) { self.inFlight = inFlight; self.bytesPerSecond = bytesPerSecond } }
+    public var ramp: [RampStep] = []
 
     public var done: UInt64
     public var total: UInt64

@@ -74,31 +74,109 @@ public enum Wiper {
             progress?(self.progress(phase))
         }
 
-        func run(inFlight: Int, device: String, fill: UInt8?,
-                 _ body: @Sendable (UnsafeMutableRawPointer, UInt64, Int) throws(SwcryptError) -> Void) {
-            DispatchQueue.concurrentPerform(iterations: max(1, min(inFlight, chunks))) { _ in
-                var raw: UnsafeMutableRawPointer?
-                guard posix_memalign(&raw, 4096, chunkBytes) == 0, let buffer = raw else {
-                    failure.withLock { $0 = SwcryptError(.memory, device: device, "cannot allocate an aligned I/O buffer") }
-                    return
-                }
-                defer { free(buffer) }
-                if let fill { memset(buffer, Int32(fill), chunkBytes) }
-                while !Interrupt.requested && failure.withLock({ $0 == nil }) {
-                    let i = next.add(1, ordering: .relaxed).oldValue
-                    guard i < chunks else { break }
-                    let offset = UInt64(i) * UInt64(chunkBytes)
-                    let length = Int(min(UInt64(chunkBytes), size - offset))
-                    do throws(SwcryptError) {
-                        try body(buffer, offset, length)
-                    } catch {
-                        failure.withLock { if $0 == nil { $0 = error } }
-                        return
-                    }
-                    done.add(UInt64(length), ordering: .relaxed)
+        /// How many requests are in flight: fixed, or found by measurement.
+        enum Depth: Sendable, Equatable {
+            case fixed(Int)
+            /// Ramp 1, 2, 4, ... up to `max` over the first seconds, measuring each,
+            /// and keep the fastest.
+            case measured(max: Int)
+        }
+
+        /// The depth in use: workers with a higher index wait.
+        let depth = Atomic<Int>(1)
+        let ramp = Mutex<[(depth: Int, bytesPerSecond: Double)]>([])
+
+        /// Runs `body` on `threads` threads of its own, each with its own aligned
+        /// buffer, each taking the next piece: as many requests really in flight as
+        /// `depth` says (Dispatch's concurrentPerform never runs more at once than
+        /// there are CPUs). With `.measured`, this thread ramps the depth meanwhile.
+        func run(_ requested: Depth, device: String, fill: UInt8?,
+                 _ body: @escaping @Sendable (UnsafeMutableRawPointer, UInt64, Int) throws(SwcryptError) -> Void) {
+            let threads: Int
+            switch requested {
+            case .fixed(let n): threads = max(1, min(n, chunks)); depth.store(threads, ordering: .relaxed)
+            case .measured(let m): threads = max(1, min(m, chunks)); depth.store(1, ordering: .relaxed)
+            }
+            var workers = [pthread_t]()
+            for index in 0..<threads {
+                let job = Unmanaged.passRetained(WorkerJob { [self] in work(index: index, device: device, fill: fill, body) })
+                var thread = pthread_t()
+                if pthread_create(&thread, nil, { raw in
+                    let job = Unmanaged<WorkerJob>.fromOpaque(raw!).takeRetainedValue()
+                    job.run()
+                    return nil
+                }, job.toOpaque()) == 0 {
+                    workers.append(thread)
+                } else {
+                    job.release()
+                    failure.withLock { if $0 == nil { $0 = SwcryptError(.memory, device: device, "cannot start an I/O thread", cause: Errno(rawValue: errno).description) } }
+                    break
                 }
             }
+            if case .measured = requested, !workers.isEmpty { rampDepth(upTo: workers.count) }
+            for thread in workers { pthread_join(thread, nil) }
         }
+
+        private func work(index: Int, device: String, fill: UInt8?,
+                          _ body: @Sendable (UnsafeMutableRawPointer, UInt64, Int) throws(SwcryptError) -> Void) {
+            var raw: UnsafeMutableRawPointer?
+            guard posix_memalign(&raw, 4096, chunkBytes) == 0, let buffer = raw else {
+                failure.withLock { $0 = SwcryptError(.memory, device: device, "cannot allocate an aligned I/O buffer") }
+                return
+            }
+            defer { free(buffer) }
+            if let fill { memset(buffer, Int32(fill), chunkBytes) }
+            while !Interrupt.requested && failure.withLock({ $0 == nil }) {
+                if index >= depth.load(ordering: .relaxed) {
+                    if next.load(ordering: .relaxed) >= chunks { return }
+                    usleep(1000)
+                    continue
+                }
+                let i = next.add(1, ordering: .relaxed).oldValue
+                guard i < chunks else { return }
+                let offset = UInt64(i) * UInt64(chunkBytes)
+                let length = Int(min(UInt64(chunkBytes), size - offset))
+                do throws(SwcryptError) {
+                    try body(buffer, offset, length)
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                    return
+                }
+                done.add(UInt64(length), ordering: .relaxed)
+            }
+        }
+
+        /// Doubles the depth after each measurement window (at least 1 s and two
+        /// pieces per request in flight), while the rate grows by more than 5%;
+        /// then settles on the fastest depth seen. Every window is recorded.
+        private func rampDepth(upTo limit: Int) {
+            var best = (depth: 1, bytesPerSecond: 0.0)
+            var d = 1
+            while true {
+                depth.store(d, ordering: .relaxed)
+                let startBytes = done.load(ordering: .relaxed), startTime = elapsed()
+                while !finishedOrFailed && (elapsed() - startTime < 1.0 || done.load(ordering: .relaxed) - startBytes < UInt64(2 * d * chunkBytes)) {
+                    usleep(20_000)
+                }
+                if finishedOrFailed { break }
+                let rate = Double(done.load(ordering: .relaxed) - startBytes) / max(elapsed() - startTime, 1e-6)
+                ramp.withLock { $0.append((d, rate)) }
+                if rate > best.bytesPerSecond * 1.05 { best = (d, rate) } else { break }
+                guard d < limit else { break }
+                d = min(limit, d * 2)
+            }
+            depth.store(best.depth, ordering: .relaxed)
+        }
+
+        private var finishedOrFailed: Bool {
+            next.load(ordering: .relaxed) >= chunks || Interrupt.requested || failure.withLock({ $0 != nil })
+        }
+    }
+
+    /// One worker thread's work, handed to pthread_create.
+    final class WorkerJob {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
     }
 
     static func openDirect(_ path: String, write: Bool) throws(SwcryptError) -> (Int32, UInt64) {
@@ -109,14 +187,16 @@ public enum Wiper {
         return (fd, UInt64(lseek(fd, 0, SEEK_END)))
     }
 
-    public static func zero(_ path: String, chunkBytes: Int = 4 << 20, inFlight: Int = 8,
+    /// `inFlight`: requests in flight, or nil to find the best depth (up to
+    /// `maxInFlight`) by measuring the first seconds of the wipe.
+    public static func zero(_ path: String, chunkBytes: Int = 4 << 20, inFlight: Int?, maxInFlight: Int = 16,
                             progress: (@Sendable (WipeProgress) -> Void)? = nil) throws(SwcryptError) -> (Outcome, WipeProgress) {
         let (fd, size) = try openDirect(path, write: true)
         defer { close(fd) }
         let pass = Pass(size: size, chunkBytes: chunkBytes)
-        Diagnostics.shared.log(.debug, "wipe", "\(path): \(size) bytes in \(pass.chunks) writes of \(chunkBytes) bytes, \(inFlight) in flight")
+        Diagnostics.shared.log(.debug, "wipe", "\(path): \(size) bytes in \(pass.chunks) writes of \(chunkBytes) bytes, \(inFlight.map { "\($0)" } ?? "measured") in flight")
         pass.reporting(.wipe, progress) {
-            pass.run(inFlight: inFlight, device: path, fill: 0) { (buffer, offset, length) throws(SwcryptError) in
+            pass.run(inFlight.map { .fixed($0) } ?? .measured(max: maxInFlight), device: path, fill: 0) { (buffer, offset, length) throws(SwcryptError) in
                 var done = 0
                 while done < length {
                     let n = pwrite(fd, buffer + done, length - done, off_t(offset) + off_t(done))
@@ -132,7 +212,10 @@ public enum Wiper {
             pass.failure.withLock { $0 = SwcryptError(.failure, device: path, "flushing the writes failed", cause: Errno(rawValue: errno).description) }
         }
         if let error = pass.failure.withLock({ $0 }) { throw error }
-        return (Interrupt.requested ? .interrupted : .completed, pass.progress(.wipe))
+        var final = pass.progress(.wipe)
+        final.inFlight = pass.depth.load(ordering: .relaxed)
+        final.ramp = pass.ramp.withLock { $0.map { WipeProgress.RampStep(inFlight: $0.depth, bytesPerSecond: $0.bytesPerSecond) } }
+        return (Interrupt.requested ? .interrupted : .completed, final)
     }
 }
 
@@ -148,7 +231,7 @@ extension Wiper {
         let bad = Mutex<[UInt64]>([])
         let pass = Pass(size: size, chunkBytes: chunkBytes)
         pass.reporting(.verify, progress) {
-            pass.run(inFlight: inFlight, device: path, fill: nil) { (buffer, offset, length) throws(SwcryptError) in
+            pass.run(.fixed(inFlight), device: path, fill: nil) { (buffer, offset, length) throws(SwcryptError) in
                 if pread(fd, buffer, length, off_t(offset)) == length { return }
                 // Find the failing blocks inside this piece.
                 var b = 0

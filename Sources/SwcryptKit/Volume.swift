@@ -46,11 +46,11 @@ public struct VolumeFormatRequest: Sendable {
     /// 64 MiB: one write per request; larger gains nothing and costs memory per thread.
     public static let maxInitBlockBytes = 64 << 20
     public static let maxInitQueueDepth = 64
-    /// Two per CPU, 2 to 8: enough to keep every CPU's crypto and the device's
-    /// queue busy; more only waits on dm-crypt's page pool (measured in the VM:
-    /// 8 x 4 MiB on 2 vCPUs initialised slower than 4 x 4 MiB).
-    public var initQueueDepth = VolumeFormatRequest.defaultInitQueueDepth
-    public static var defaultInitQueueDepth: Int { min(8, max(2, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// Writes in flight; nil (the default): found by measurement in the first
+    /// seconds of the wipe (1, 2, 4, ... up to `maxMeasuredQueueDepth`, the
+    /// fastest kept). The read-back uses what the wipe settled on.
+    public var initQueueDepth: Int?
+    public static let maxMeasuredQueueDepth = 16
     /// Read every sector back after initialisation.
     public var verify = true
     public var label: String?
@@ -139,8 +139,8 @@ public final class VolumeManager {
         guard (4096...VolumeFormatRequest.maxInitBlockBytes).contains(r.initBlockBytes), r.initBlockBytes % 4096 == 0 else {
             throw SwcryptError(.failure, device: r.path, "--init-block-kib must be a multiple of 4 from 4 to \(VolumeFormatRequest.maxInitBlockBytes >> 10)")
         }
-        guard (1...VolumeFormatRequest.maxInitQueueDepth).contains(r.initQueueDepth) else {
-            throw SwcryptError(.failure, device: r.path, "--init-queue-depth must be from 1 to \(VolumeFormatRequest.maxInitQueueDepth), not \(r.initQueueDepth)")
+        if let depth = r.initQueueDepth, !(1...VolumeFormatRequest.maxInitQueueDepth).contains(depth) {
+            throw SwcryptError(.failure, device: r.path, "--init-queue-depth must be from 1 to \(VolumeFormatRequest.maxInitQueueDepth), not \(depth)")
         }
         let (spec, alg) = try CipherChoice.choose(r.cipher, r.integrity, device: r.path)
         switch r.pbkdf {
@@ -300,7 +300,8 @@ public final class VolumeManager {
         let outcome: (Wiper.Outcome, WipeProgress)
         do {
             outcome = try Wiper.zero("/dev/mapper/\(name)", chunkBytes: plan.request.initBlockBytes,
-                                     inFlight: plan.request.initQueueDepth, progress: progress)
+                                     inFlight: plan.request.initQueueDepth, maxInFlight: VolumeFormatRequest.maxMeasuredQueueDepth,
+                                     progress: progress)
         } catch {
             throw Self.removingInitMapping(name, of: device, after: error)
         }
@@ -312,7 +313,7 @@ public final class VolumeManager {
             do throws(SwcryptError) {
                 try FaultInjection.check("format.wipe", device: path)
                 let bad = try Wiper.unreadableBlocks(mapped, blockBytes: plan.sectorSize, chunkBytes: plan.request.initBlockBytes,
-                                                      inFlight: plan.request.initQueueDepth, progress: progress)
+                                                      inFlight: outcome.1.inFlight ?? plan.request.initQueueDepth ?? 4, progress: progress)
                 if !bad.isEmpty {
                     throw SwcryptError(.failure, device: path, "\(bad.count) blocks fail to read back right after initialisation (first at byte \(bad[0]) of the volume): the device or kernel does not keep the tags it was given; do not use this volume")
                 }
