@@ -44,16 +44,22 @@ final class InterruptIntegrationTests: XCTestCase {
         } ?? ""
     }
 
-    func testCtrlCDuringInitialisationCleansUp() throws {
-        let nb = try NullBlk.create("ir-int", sizeMB: 128)
-        defer { nb.remove() }
+    /// A format with the slow initialisation, running in the background.
+    func startSlowFormat(_ nb: NullBlk, stderr: Any) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: VM.swcrypt)
         p.arguments = ["format", nb.path, "--key-file", "\(dir)/pass"] + slow
-        let err = Pipe()
-        p.standardError = err
+        p.standardError = stderr
         p.standardOutput = FileHandle.nullDevice
         try p.run()
+        return p
+    }
+
+    func testCtrlCDuringInitialisationCleansUp() throws {
+        let nb = try NullBlk.create("ir-int", sizeMB: 128)
+        defer { nb.remove() }
+        let err = Pipe()
+        let p = try startSlowFormat(nb, stderr: err)
         XCTAssertTrue(try waitForInit(), "the initialisation never started")
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
@@ -95,12 +101,7 @@ final class InterruptIntegrationTests: XCTestCase {
     func testStaleInitMappingIsRemovedByTheNextFormat() throws {
         let nb = try NullBlk.create("ir-kill", sizeMB: 128)
         defer { nb.remove() }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: VM.swcrypt)
-        p.arguments = ["format", nb.path, "--key-file", "\(dir)/pass"] + slow
-        p.standardError = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let p = try startSlowFormat(nb, stderr: FileHandle.nullDevice)
         XCTAssertTrue(try waitForInit(), "the initialisation never started")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

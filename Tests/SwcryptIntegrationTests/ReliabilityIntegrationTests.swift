@@ -282,13 +282,8 @@ final class ReliabilityIntegrationTests: XCTestCase {
     /// Two opens of the same volume to the same name at once: one wins, the
     /// other fails cleanly with exit 5; no half-built stack either way.
     func testConcurrentOpens() throws {
-        let ns = try KernelNamespace.byNSID(2)   // 4096+0: a two-layer (dm-integrity) stack
-        let dir = try VM.tempDir()
+        let (ns, dir) = try formattedPlainNamespace()   // 4096+0: a two-layer (dm-integrity) stack
         defer { _ = try? sh("rm -rf \(dir)") }
-        try "pass-\(UUID().uuidString)".write(toFile: "\(dir)/pass", atomically: true, encoding: .utf8)
-        let fmt = try execute([VM.swcrypt, "format", ns.path, "--key-file", "\(dir)/pass", "--yes", "--no-wipe",
-                               "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
-        XCTAssertEqual(fmt.status, 0, fmt.stderr)
         var rounds = 0, conflicts = 0
         for target in [["rt-c", "rt-c"], ["rt-c1", "rt-c2"]] {
             let r = try sh("""
@@ -319,13 +314,8 @@ final class ReliabilityIntegrationTests: XCTestCase {
     /// exits 5), and swcrypt waits on libcryptsetup's own lock file
     /// /run/cryptsetup/L_MAJ:MIN, as cryptsetup does, instead of acting beside it.
     func testLockIsNotHeldAcrossThePromptAndIsCryptsetups() throws {
-        let ns = try KernelNamespace.byNSID(2)
-        let dir = try VM.tempDir()
+        let (ns, dir) = try formattedPlainNamespace()
         defer { _ = try? sh("rm -rf \(dir)") }
-        try "pass-\(UUID().uuidString)".write(toFile: "\(dir)/pass", atomically: true, encoding: .utf8)
-        let fmt = try execute([VM.swcrypt, "format", ns.path, "--key-file", "\(dir)/pass", "--batch-mode", "--no-wipe",
-                               "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
-        XCTAssertEqual(fmt.status, 0, fmt.stderr)
         // 1. A passphrase that does not come: the second open must not wait for it.
         let r = try sh("""
             mkfifo \(dir)/fifo
@@ -358,6 +348,18 @@ final class ReliabilityIntegrationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(waited, 2.0, "swcrypt did not wait for libcryptsetup's lock: \(t.stdout)")
         XCTAssertEqual(try swcrypt("close", "rt-late").status, 0)
         print("reliability: locks: an open waiting at its prompt held no lock; open waited \(waited) s on /run/cryptsetup/L_\(mm)")
+    }
+
+    /// nsid 2 (4096+0) formatted as a LUKS2 volume without initialisation; the
+    /// passphrase is in DIR/pass.
+    private func formattedPlainNamespace() throws -> (KernelNamespace, String) {
+        let ns = try KernelNamespace.byNSID(2)
+        let dir = try VM.tempDir()
+        try "pass-\(UUID().uuidString)".write(toFile: "\(dir)/pass", atomically: true, encoding: .utf8)
+        let fmt = try execute([VM.swcrypt, "format", ns.path, "--key-file", "\(dir)/pass", "--batch-mode", "--no-wipe",
+                               "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
+        XCTAssertEqual(fmt.status, 0, fmt.stderr)
+        return (ns, dir)
     }
 
     /// O_DIRECT I/O on a device with one aligned 4 KiB buffer.
