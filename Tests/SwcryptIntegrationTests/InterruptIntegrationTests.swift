@@ -123,9 +123,10 @@ final class InterruptIntegrationTests: XCTestCase {
                              "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
         XCTAssertEqual(f.status, 0, f.stderr)
         // bash ignores SIGINT itself (so it lives to run stty); swcrypt installs its own handler.
-        let inner = "trap '' INT; \(VM.swcrypt) open \(nb.path) ir-echo; echo rc=$?; stty -a"
+        try "trap '' INT\n\(VM.swcrypt) open \(nb.path) ir-echo\necho rc=$?\nstty -a\n"
+            .write(toFile: "\(dir)/prompt.sh", atomically: true, encoding: .utf8)
         let r = try sh("""
-            (sleep 4; printf '\\003'; sleep 3) | timeout 60 script -qefc "bash -c \\"\(inner)\\"" /dev/null
+            (sleep 4; printf '\\003'; sleep 3) | timeout 60 script -qefc 'bash \(dir)/prompt.sh' /dev/null
             """)
         XCTAssertTrue(r.stdout.contains("Enter passphrase"), r.stdout)
         XCTAssertTrue(r.stdout.contains("rc=130"), "swcrypt did not end on Ctrl-C: \(r.stdout)")
