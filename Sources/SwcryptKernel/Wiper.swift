@@ -146,17 +146,19 @@ public enum Wiper {
             }
         }
 
-        /// Doubles the depth after each measurement window (at least 1 s and two
+        /// Doubles the depth after each measurement window (at least 0.25 s and two
         /// pieces per request in flight), while the rate grows by more than 5%;
-        /// then settles on the fastest depth seen. Every window is recorded.
+        /// then settles on the fastest depth seen. Every window is recorded. The
+        /// windows are short so that a fast wipe (hundreds of MiB/s) spends little
+        /// of its time at the shallow depths.
         private func rampDepth(upTo limit: Int) {
             var best = (depth: 1, bytesPerSecond: 0.0)
             var d = 1
             while true {
                 depth.store(d, ordering: .relaxed)
                 let startBytes = done.load(ordering: .relaxed), startTime = elapsed()
-                while !finishedOrFailed && (elapsed() - startTime < 1.0 || done.load(ordering: .relaxed) - startBytes < UInt64(2 * d * chunkBytes)) {
-                    usleep(20_000)
+                while !finishedOrFailed && (elapsed() - startTime < 0.25 || done.load(ordering: .relaxed) - startBytes < UInt64(2 * d * chunkBytes)) {
+                    usleep(5_000)
                 }
                 if finishedOrFailed { break }
                 let rate = Double(done.load(ordering: .relaxed) - startBytes) / max(elapsed() - startTime, 1e-6)
