@@ -11,6 +11,7 @@ unsigned long swcrypt_shim_BLKGETSIZE64(void) { return BLKGETSIZE64; }
 unsigned long swcrypt_shim_BLKSSZGET(void) { return BLKSSZGET; }
 unsigned long swcrypt_shim_BLKRRPART(void) { return BLKRRPART; }
 unsigned long swcrypt_shim_BLKFLSBUF(void) { return BLKFLSBUF; }
+unsigned long swcrypt_shim_BLKZEROOUT(void) { return BLKZEROOUT; }
 
 unsigned long swcrypt_shim_FS_IOC_SET_ENCRYPTION_POLICY(void) { return FS_IOC_SET_ENCRYPTION_POLICY; }
 unsigned long swcrypt_shim_FS_IOC_GET_ENCRYPTION_POLICY_EX(void) { return FS_IOC_GET_ENCRYPTION_POLICY_EX; }

@@ -197,8 +197,21 @@ public enum Wiper {
         defer { close(fd) }
         let pass = Pass(size: size, chunkBytes: chunkBytes)
         Diagnostics.shared.log(.debug, "wipe", "\(path): \(size) bytes in \(pass.chunks) writes of \(chunkBytes) bytes, \(inFlight.map { "\($0)" } ?? "measured") in flight")
+        // BLKZEROOUT, as cryptsetup's own wipe does: the kernel writes zero pages
+        // through the mapping (dm-crypt encrypts them and computes their tags) with
+        // no copy from user space. Where the device refuses it, ordinary writes of
+        // zeros. Either way every byte goes through the mapping.
+        let zeroout = Atomic<Bool>(true)
         pass.reporting(.wipe, progress) {
             pass.run(inFlight.map { .fixed($0) } ?? .measured(max: maxInFlight), device: path, fill: 0) { (buffer, offset, length) throws(SwcryptError) in
+                if zeroout.load(ordering: .relaxed) {
+                    var range: (UInt64, UInt64) = (offset, UInt64(length))
+                    if ioctl(fd, swcrypt_shim_BLKZEROOUT(), &range) == 0 { return }
+                    if errno != EOPNOTSUPP && errno != EINVAL && errno != ENOTTY {
+                        throw SwcryptError(.failure, device: path, "zeroing failed at byte \(offset)", cause: Errno(rawValue: errno).description)
+                    }
+                    zeroout.store(false, ordering: .relaxed)
+                }
                 var done = 0
                 while done < length {
                     let n = pwrite(fd, buffer + done, length - done, off_t(offset) + off_t(done))

@@ -9,6 +9,7 @@ unsigned long swcrypt_shim_BLKGETSIZE64(void);
 unsigned long swcrypt_shim_BLKSSZGET(void);
 unsigned long swcrypt_shim_BLKRRPART(void);
 unsigned long swcrypt_shim_BLKFLSBUF(void);
+unsigned long swcrypt_shim_BLKZEROOUT(void);
 /* fscrypt (linux/fscrypt.h): _IOR/_IOWR request numbers, same reason. */
 unsigned long swcrypt_shim_FS_IOC_SET_ENCRYPTION_POLICY(void);
 unsigned long swcrypt_shim_FS_IOC_GET_ENCRYPTION_POLICY_EX(void);
