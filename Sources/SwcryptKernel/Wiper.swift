@@ -156,6 +156,12 @@ public enum Wiper {
             var d = 1
             while true {
                 depth.store(d, ordering: .relaxed)
+                // Let the new depth settle (one piece per request) before measuring it:
+                // the first window would otherwise count start-up as slowness.
+                let settleFrom = done.load(ordering: .relaxed)
+                while !finishedOrFailed && done.load(ordering: .relaxed) - settleFrom < UInt64(d * chunkBytes) {
+                    usleep(2_000)
+                }
                 let startBytes = done.load(ordering: .relaxed), startTime = elapsed()
                 while !finishedOrFailed && (elapsed() - startTime < 0.25 || done.load(ordering: .relaxed) - startBytes < UInt64(2 * d * chunkBytes)) {
                     usleep(5_000)
