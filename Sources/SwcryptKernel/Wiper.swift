@@ -84,6 +84,8 @@ public enum Wiper {
 
         /// The depth in use: workers with a higher index wait.
         let depth = Atomic<Int>(1)
+        /// The ramp has chosen its depth for good: idle workers leave.
+        let rampSettled = Atomic<Bool>(false)
         let ramp = Mutex<[(depth: Int, bytesPerSecond: Double)]>([])
 
         /// Runs `body` on `threads` threads of its own, each with its own aligned
@@ -94,7 +96,7 @@ public enum Wiper {
                  _ body: @escaping @Sendable (UnsafeMutableRawPointer, UInt64, Int) throws(SwcryptError) -> Void) {
             let threads: Int
             switch requested {
-            case .fixed(let n): threads = max(1, min(n, chunks)); depth.store(threads, ordering: .relaxed)
+            case .fixed(let n): threads = max(1, min(n, chunks)); depth.store(threads, ordering: .relaxed); rampSettled.store(true, ordering: .relaxed)
             case .measured(let m): threads = max(1, min(m, chunks)); depth.store(1, ordering: .relaxed)
             }
             var workers = [pthread_t]()
@@ -128,8 +130,11 @@ public enum Wiper {
             if let fill { memset(buffer, Int32(fill), chunkBytes) }
             while !Interrupt.requested && failure.withLock({ $0 == nil }) {
                 if index >= depth.load(ordering: .relaxed) {
-                    if next.load(ordering: .relaxed) >= chunks { return }
-                    usleep(1000)
+                    // Not needed at this depth: wait for the ramp (rarely: on a busy
+                    // or emulated CPU many waking threads cost real throughput), or
+                    // leave once the ramp has settled below this thread.
+                    if next.load(ordering: .relaxed) >= chunks || rampSettled.load(ordering: .relaxed) { return }
+                    usleep(20_000)
                     continue
                 }
                 let i = next.add(1, ordering: .relaxed).oldValue
@@ -174,6 +179,7 @@ public enum Wiper {
                 d = min(limit, d * 2)
             }
             depth.store(best.depth, ordering: .relaxed)
+            rampSettled.store(true, ordering: .relaxed)
         }
 
         private var finishedOrFailed: Bool {
