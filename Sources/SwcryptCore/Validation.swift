@@ -160,7 +160,8 @@ public enum TableValidator {
         let deviceSectors = device.sizeBytes / 512
         let (end, overflow) = offset.addingReportingOverflow(length)
         if overflow || end > deviceSectors {
-            throw fail("the mapping needs sectors \(offset) to \(offset) + \(length) but the device has \(deviceSectors) sectors", .wrongDevice)
+            let range = overflow ? "\(offset) + \(length)" : "\(offset)..<\(end)"
+            throw fail("the mapping needs sectors \(range) but the device has \(deviceSectors) sectors", .wrongDevice)
         }
     }
 
