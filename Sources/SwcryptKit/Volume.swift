@@ -133,7 +133,7 @@ public final class VolumeManager {
         // removes it (execute) instead of calling the device busy.
         let stale = Self.staleInitMappings(target)
         var unheld = target
-        unheld.device.holders.removeAll { h in stale.contains { h.hasPrefix($0 + " ") } }
+        unheld.device.holders.removeAll { h in stale.contains { h.hasPrefix($0 + " ") || h.hasPrefix($0 + "_dif ") } }
         try resolver.requireUnused(unheld)
         // Numbers first, before anything is planned on them.
         guard (4096...VolumeFormatRequest.maxInitBlockBytes).contains(r.initBlockBytes), r.initBlockBytes % 4096 == 0 else {
@@ -342,12 +342,18 @@ public final class VolumeManager {
     }
 
     /// Names of swcrypt-init-* mappings (format's private initialisation mapping)
-    /// that hold the device.
+    /// that hold the device. On the dm-integrity layout the holder is the
+    /// mapping's NAME_dif layer; the name returned is the top one, whose
+    /// deactivation removes both.
     static func staleInitMappings(_ target: BlockTarget) -> [String] {
-        target.device.holders.compactMap { h in
-            let name = String(h.prefix { $0 != " " })
-            return name.hasPrefix(initMappingPrefix) ? name : nil
+        var names = [String]()
+        for h in target.device.holders {
+            var name = String(h.prefix { $0 != " " })
+            guard name.hasPrefix(initMappingPrefix) else { continue }
+            if name.hasSuffix("_dif") { name.removeLast(4) }
+            if !names.contains(name) { names.append(name) }
         }
+        return names
     }
 
     static let initMappingPrefix = "swcrypt-init-"

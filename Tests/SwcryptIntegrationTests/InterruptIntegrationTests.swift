@@ -105,7 +105,8 @@ final class InterruptIntegrationTests: XCTestCase {
         XCTAssertTrue(try waitForInit(), "the initialisation never started")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        let stale = try initMappings()
+        // On a device without metadata the init mapping has a dm-integrity layer beneath (NAME_dif).
+        let stale = try initMappings().filter { !$0.hasSuffix("_dif") }
         XCTAssertEqual(stale.count, 1, "SIGKILL left no init mapping: the test proves nothing")
         let again = try execute([VM.swcrypt, "format", nb.path, "--key-file", "\(dir)/pass", "--batch-mode",
                                  "--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"])
