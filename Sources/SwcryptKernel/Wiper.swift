@@ -62,9 +62,13 @@ public enum Wiper {
             let reporter = DispatchGroup()
             if let progress {
                 DispatchQueue.global().async(group: reporter) {
+                    // Reports every 250 ms but looks every 10 ms, so that the end of the
+                    // work is not held up (or its timing stretched) by a sleeping reporter.
+                    var ticks = 0
                     while !self.finished.load(ordering: .relaxed) {
-                        progress(self.progress(phase))
-                        usleep(250_000)
+                        if ticks % 25 == 0 { progress(self.progress(phase)) }
+                        ticks += 1
+                        usleep(10_000)
                     }
                 }
             }
@@ -121,13 +125,11 @@ public enum Wiper {
 
         private func work(index: Int, device: String, fill: UInt8?,
                           _ body: @Sendable (UnsafeMutableRawPointer, UInt64, Int) throws(SwcryptError) -> Void) {
-            var raw: UnsafeMutableRawPointer?
-            guard posix_memalign(&raw, 4096, chunkBytes) == 0, let buffer = raw else {
-                failure.withLock { $0 = SwcryptError(.memory, device: device, "cannot allocate an aligned I/O buffer") }
-                return
-            }
+            // The buffer is made when this worker first has work: idle workers of a
+            // ramp that settles lower never allocate and fill theirs (16 x 4 MiB of
+            // memset competed with the first measurement window on an emulated CPU).
+            var buffer: UnsafeMutableRawPointer?
             defer { free(buffer) }
-            if let fill { memset(buffer, Int32(fill), chunkBytes) }
             while !Interrupt.requested && failure.withLock({ $0 == nil }) {
                 if index >= depth.load(ordering: .relaxed) {
                     // Not needed at this depth: wait for the ramp (rarely: on a busy
@@ -137,8 +139,17 @@ public enum Wiper {
                     usleep(20_000)
                     continue
                 }
+                if buffer == nil {
+                    var raw: UnsafeMutableRawPointer?
+                    guard posix_memalign(&raw, 4096, chunkBytes) == 0, let made = raw else {
+                        failure.withLock { $0 = SwcryptError(.memory, device: device, "cannot allocate an aligned I/O buffer") }
+                        return
+                    }
+                    if let fill { memset(made, Int32(fill), chunkBytes) }
+                    buffer = made
+                }
                 let i = next.add(1, ordering: .relaxed).oldValue
-                guard i < chunks else { return }
+                guard i < chunks, let buffer else { return }
                 let offset = UInt64(i) * UInt64(chunkBytes)
                 let length = Int(min(UInt64(chunkBytes), size - offset))
                 do throws(SwcryptError) {
