@@ -360,7 +360,7 @@ final class MapIntegrationTests: XCTestCase {
             // Words injected into the table (issue 13.1): another device, a hex key, options.
             (1, ["map", "crypt", "it-v", meta.path, "--cipher", "aes-xts-plain64 \(String(repeating: "0", count: 64)) 0 \(try majorMinor(plain.path)) 0 1 allow_discards",
                  "--integrity", "none", "--allow-insecure", "--key-file", "\(dir)/key16"], "unknown cipher"),
-            (1, ["map", "integrity", "it-v", plain.path, "--internal-hash", "crc32c fix_padding 1", "--tag-size", "4"], "white space"),
+            (1, ["map", "integrity", "it-v", plain.path, "--mode", "J", "--internal-hash", "crc32c fix_padding 1", "--tag-size", "4"], "white space"),
         ]
         for (status, args, text) in cases {
             let r = try execute([VM.swcrypt] + args)
