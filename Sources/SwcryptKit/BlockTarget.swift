@@ -42,6 +42,19 @@ public struct BlockResolver: Sendable {
         }
     }
 
+    /// After a wait (a prompt, a passphrase, a lock): the path must still name the
+    /// device it named when the work was planned, and that device must still be
+    /// unused. `nothing` ends the refusal ("nothing was written").
+    @discardableResult
+    public func recheck(_ target: BlockTarget, nothing: String) throws(SwcryptError) -> BlockTarget {
+        let now = try resolve(target.path)
+        guard now.device.major == target.device.major && now.device.minor == target.device.minor else {
+            throw SwcryptError(.wrongDevice, device: target.path, "now names another device (\(now.majorMinor); it was \(target.majorMinor) before); \(nothing)")
+        }
+        try requireUnused(now)
+        return now
+    }
+
     /// Refuses a device that is mounted, used as swap, or held by a mapping or md.
     public func requireUnused(_ target: BlockTarget) throws(SwcryptError) {
         let mounts = sysfs.mounts(of: target.device)

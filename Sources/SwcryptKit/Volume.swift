@@ -249,11 +249,7 @@ public final class VolumeManager {
             }
             // The confirmation and the passphrase can wait indefinitely: act only on
             // the device that was confirmed, and only while it is still unused.
-            let now = try resolver.resolve(plan.target.path)
-            guard now.device.major == plan.target.device.major && now.device.minor == plan.target.device.minor else {
-                throw SwcryptError(.wrongDevice, device: plan.target.path, "now names another device (\(now.majorMinor); confirmed: \(plan.target.majorMinor)); nothing was written")
-            }
-            try resolver.requireUnused(now)
+            try resolver.recheck(plan.target, nothing: "nothing was written")
         }
         // From here to the end, Ctrl-C, SIGTERM and SIGHUP only ask the format to
         // stop: it then removes its init mapping and says how far it got.
@@ -425,11 +421,7 @@ public final class VolumeManager {
         let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
         LUKSLibrary.setMetadataLocking(false)
         defer { LUKSLibrary.setMetadataLocking(true); withExtendedLifetime(lock) {} }
-        let now = try resolver.resolve(path)
-        guard now.device.major == target.device.major && now.device.minor == target.device.minor else {
-            throw SwcryptError(.wrongDevice, device: path, "now names another device (\(now.majorMinor), was \(target.majorMinor)); nothing opened")
-        }
-        try resolver.requireUnused(now)
+        try resolver.recheck(target, nothing: "nothing was opened")
         do {
             try device.activate(name: name, passphrase: secret, readOnly: readOnly, performance: performance,
                                 allowDiscards: allowDiscards)
