@@ -81,17 +81,21 @@ let package = Package(
                 "SwcryptBlkid",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // Every command's human lines and --json shape, built from the Kit's results (pure).
+        .target(name: "SwcryptReports", dependencies: ["SwcryptCore", "SwcryptKit"]),
         .executableTarget(
             name: "swcrypt",
             dependencies: [
-                "SwcryptKit", "SwcryptCore",
+                "SwcryptKit", "SwcryptCore", "SwcryptReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: cryptsetupRpath),
 
         // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
         // kernel devices (only inside the test VM; they skip with a reason elsewhere).
-        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptKeys", "SwcryptBlkid"]),
+        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptKeys", "SwcryptBlkid", "SwcryptReports"],
+                    // Golden/: every command's human and --json output (GoldenOutputTests).
+                    exclude: ["Golden"]),
         .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptNVMe"]),
     ]
 )

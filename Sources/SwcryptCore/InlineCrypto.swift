@@ -386,43 +386,4 @@ public struct InlineCryptoReport: Equatable, Sendable {
     public var hasHardware: Bool { effective != nil }
 
     public static let noHardware = "no inline-encryption hardware (no queue/crypto)"
-
-    public var humanLines: [String] {
-        var lines = [String]()
-        for d in devices {
-            lines.append("\(d.path): " + (d.capability.map(\.summary) ?? "no inline-encryption hardware (no \(d.sysfsPath))"))
-        }
-        if devices.count > 1 {
-            let names = devices.map(\.path).joined(separator: ", ")
-            if let p = passthrough {
-                lines.append("passthrough mapping (linear, flakey) over \(names): \(p.summary)"
-                             + " (the mapping itself shows num_keyslots 0; keys go to the devices below)")
-            } else {
-                let missing = devices.filter { $0.capability == nil }.map(\.path)
-                lines.append("passthrough mapping (linear, flakey) over \(names): no inline encryption"
-                             + (missing.isEmpty ? " (no mode in common)" : " (\(missing.joined(separator: ", ")) \(missing.count == 1 ? "has" : "have") none)"))
-            }
-        }
-        lines.append(fallback.summary)
-        if effective != nil {
-            lines.append("fscrypt v2 policies, \(FscryptPolicy.contentsMode) contents, mounted with -o inlinecrypt:")
-            for e in evaluations {
-                let head = "  \(e.filesystem) \(e.policy.rawValue) (data unit \(e.dataUnitSize), \(e.dunBitsNeeded ?? 0) DUN bits): "
-                lines.append(head + (e.hardware ? "hardware can serve it" : "not in hardware: " + e.reasons.joined(separator: "; ")))
-            }
-            lines.append("notes:")
-            var seen = Set<String>()
-            for e in evaluations where e.policyAllowed {
-                for n in e.notes where seen.insert("\(e.policy.rawValue): \(n)").inserted {
-                    lines.append("  \(e.policy.rawValue): \(n)")
-                }
-            }
-            lines.append("  fscrypt DUNs are file-relative, never block addresses: the filesystem may relocate blocks (f2fs garbage collection); ext4 refuses online defragmentation of encrypted files under every policy")
-        } else {
-            lines.append("fscrypt: no policy can use inline-encryption hardware here"
-                         + (fallback.enabled == true ? "; -o inlinecrypt would use blk-crypto-fallback (software)"
-                            : "; use fscrypt without -o inlinecrypt (filesystem-layer crypto)"))
-        }
-        return lines
-    }
 }

@@ -11,16 +11,15 @@ public struct VersionInfo: Sendable {
     public let libcryptsetupPath: String?
     public let inlineHWTags: Bool
 
+    public init(swcrypt: String, libcryptsetup: String?, libcryptsetupPath: String?, inlineHWTags: Bool) {
+        self.swcrypt = swcrypt
+        self.libcryptsetup = libcryptsetup
+        self.libcryptsetupPath = libcryptsetupPath
+        self.inlineHWTags = inlineHWTags
+    }
+
     public static func current() -> VersionInfo {
         VersionInfo(swcrypt: BuildInfo.version, libcryptsetup: LUKSLibrary.version,
                     libcryptsetupPath: LUKSLibrary.path, inlineHWTags: LUKSLibrary.hasInlineHWTags)
-    }
-
-    /// Two lines, in the spirit of `cryptsetup --version`.
-    public var lines: [String] {
-        let library = "libcryptsetup \(libcryptsetup ?? "(version unknown)")"
-            + (libcryptsetupPath.map { " (\($0))" } ?? "")
-            + (inlineHWTags ? "" : ", without LUKS2 inline HW tags")
-        return ["swcrypt \(swcrypt)", library]
     }
 }

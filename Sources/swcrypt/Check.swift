@@ -1,6 +1,7 @@
 import ArgumentParser
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct Check: ParsableCommand {
         if json {
             try Output.json(CheckReportJSON(report))
         } else {
-            for line in report.humanLines { print(line) }
+            Output.lines(report.lines)
         }
         if report.hasBlocking { throw ExitCode(report.exitStatus.rawValue) }
     }

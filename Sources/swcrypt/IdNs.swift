@@ -1,6 +1,7 @@
 import ArgumentParser
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 
 struct IdNs: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +23,7 @@ struct IdNs: ParsableCommand {
         if json {
             try Output.json(NamespaceReportJSON(report))
         } else {
-            for line in report.humanLines { print(line) }
+            Output.lines(report.lines)
         }
     }
 }

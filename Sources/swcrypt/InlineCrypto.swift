@@ -1,6 +1,7 @@
 import ArgumentParser
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 
 struct InlineCrypto: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,111 +33,7 @@ struct InlineCrypto: ParsableCommand {
         if json {
             try Output.json(InlineCryptoReportJSON(report))
         } else {
-            for line in report.humanLines { print(line) }
-        }
-    }
-}
-
-/// The `--json` shape (snake_case, stable). `inline_crypto` is null for a device without
-/// a profile; `passthrough` appears for more than one device when a mapping over them would have a profile.
-struct InlineCryptoReportJSON: Encodable {
-    struct Mode: Encodable {
-        var name: String
-        var dataUnitSizes: [Int]
-        var mask: String
-        enum CodingKeys: String, CodingKey {
-            case name, mask
-            case dataUnitSizes = "data_unit_sizes"
-        }
-    }
-
-    struct Capability: Encodable {
-        var modes: [Mode]
-        var maxDUNBits: Int
-        var keyslots: Int
-        var hardwareWrappedKeys: Bool?
-        var rawKeys: Bool?
-        enum CodingKeys: String, CodingKey {
-            case modes
-            case maxDUNBits = "max_dun_bits"
-            case keyslots = "num_keyslots"
-            case hardwareWrappedKeys = "hw_wrapped_keys"
-            case rawKeys = "raw_keys"
-        }
-
-        init?(_ c: InlineCryptoCapability?) {
-            guard let c else { return nil }
-            modes = c.modes.map { Mode(name: $0.name, dataUnitSizes: $0.dataUnitSizes, mask: $0.maskText) }
-            maxDUNBits = c.maxDUNBits
-            keyslots = c.keyslots
-            hardwareWrappedKeys = c.hardwareWrappedKeys
-            rawKeys = c.rawKeys
-        }
-    }
-
-    struct Device: Encodable {
-        var device: String
-        var sysfs: String
-        @ExplicitNull var inlineCrypto: Capability?
-        var message: String?
-        enum CodingKeys: String, CodingKey {
-            case device, sysfs, message
-            case inlineCrypto = "inline_crypto"
-        }
-    }
-
-    struct Fallback: Encodable {
-        @ExplicitNull var enabled: Bool?
-        @ExplicitNull var blockLayer: Bool?
-        var source: String
-        enum CodingKeys: String, CodingKey {
-            case enabled, source
-            case blockLayer = "blk_inline_encryption"
-        }
-    }
-
-    struct Policy: Encodable {
-        var policy: String
-        var filesystem: String
-        var dataUnitSize: Int
-        var dunBits: Int?
-        var hardware: Bool
-        var policyAllowed: Bool
-        var reasons: [String]
-        var notes: [String]
-        enum CodingKeys: String, CodingKey {
-            case policy, filesystem, hardware, reasons, notes
-            case dataUnitSize = "data_unit_size"
-            case dunBits = "dun_bits"
-            case policyAllowed = "policy_allowed"
-        }
-    }
-
-    var devices: [Device]
-    var passthrough: Capability?
-    var hardware: Bool
-    var summary: String
-    var fallback: Fallback
-    var fscrypt: [Policy]
-
-    enum CodingKeys: String, CodingKey {
-        case devices, passthrough, fallback, fscrypt, summary
-        case hardware = "inline_encryption_hardware"
-    }
-
-    init(_ r: InlineCryptoReport) {
-        devices = r.devices.map {
-            Device(device: $0.path, sysfs: $0.sysfsPath, inlineCrypto: Capability($0.capability),
-                   message: $0.capability == nil ? InlineCryptoReport.noHardware : nil)
-        }
-        passthrough = r.devices.count > 1 ? Capability(r.passthrough) : nil
-        hardware = r.hasHardware
-        summary = r.hasHardware ? "inline-encryption hardware present" : InlineCryptoReport.noHardware
-        fallback = Fallback(enabled: r.fallback.enabled, blockLayer: r.fallback.blockLayerSupport, source: r.fallback.source)
-        fscrypt = r.evaluations.map {
-            Policy(policy: $0.policy.rawValue, filesystem: $0.filesystem, dataUnitSize: $0.dataUnitSize,
-                   dunBits: $0.dunBitsNeeded, hardware: $0.hardware, policyAllowed: $0.policyAllowed,
-                   reasons: $0.reasons, notes: $0.notes)
+            Output.lines(report.lines)
         }
     }
 }

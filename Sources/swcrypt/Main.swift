@@ -1,6 +1,7 @@
 import ArgumentParser
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,6 +57,6 @@ struct Swcrypt: ParsableCommand {
 
     func run() throws {
         guard version else { throw CleanExit.helpRequest(self) }
-        for line in VersionInfo.current().lines { print(line) }
+        Output.lines(VersionInfo.current().lines)
     }
 }

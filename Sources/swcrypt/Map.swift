@@ -1,6 +1,7 @@
 import ArgumentParser
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 
 extension IntegrityTarget.Mode: ExpressibleByArgument {
     public init?(argument: String) {
@@ -68,19 +69,12 @@ enum MapOutput {
         guard let mapper else { return }
         let infos = try mapper.activate(plan)
         if common.json {
-            try Output.json(infos.map(MappingJSON.init))
+            try Output.json(infos.map(MappingReport.init))
         } else {
-            for i in infos { print("\(i.devicePath) (\(i.kernelName)) \(i.uuid)") }
+            Output.lines(infos.map { MappingReport($0).line })
         }
     }
 
-}
-
-struct MappingJSON: Encodable {
-    var name: String, device: String, dm: String, uuid: String, major: Int, minor: Int
-    init(_ i: MappingInfo) {
-        name = i.name; device = i.devicePath; dm = i.kernelName; uuid = i.uuid; major = i.major; minor = i.minor
-    }
 }
 
 struct MapCrypt: ParsableCommand {
@@ -208,9 +202,9 @@ struct MapPassthrough: ParsableCommand {
         }
         let info = try mapper.reload(plan)
         if common.json {
-            try Output.json([MappingJSON(info)])
+            try Output.json([MappingReport(info)])
         } else {
-            print("\(info.devicePath) (\(info.kernelName)) \(info.uuid): table reloaded")
+            print(MappingReport(info).line + ": table reloaded")
         }
     }
 }
@@ -256,15 +250,8 @@ struct Ls: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let stacks = try Mapper.privileged().stacks()
-        if json {
-            struct StackJSON: Encodable { var name: String; var device: String; var stack: String; var layers: [MappingJSON] }
-            try Output.json(stacks.map { StackJSON(name: $0.name, device: $0.devicePath, stack: $0.stack, layers: $0.layers.map(MappingJSON.init)) })
-        } else {
-            for s in stacks {
-                print("\(s.name)\t\(s.devicePath)\tlayers: " + s.layers.map { "\($0.name) (\($0.kernelName))" }.joined(separator: " <- "))
-            }
-        }
+        let stacks = try Mapper.privileged().stacks().map(StackReport.init)
+        if json { try Output.json(stacks) } else { Output.lines(stacks.map(\.line)) }
     }
 }
 

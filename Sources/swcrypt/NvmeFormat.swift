@@ -1,6 +1,7 @@
 import ArgumentParser
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 import SwcryptNVMe
 #if canImport(Glibc)
 import Glibc
@@ -82,16 +83,8 @@ struct NvmeFormat: ParsableCommand {
         try confirm(plan)
         let result = try formatter.execute(plan)
         for w in result.warnings { Output.note("warning: \(w)") }
-        if json {
-            try Output.json(FormatResultJSON(result))
-        } else {
-            let b = result.before, a = result.after
-            print("\(result.deviceAfter): formatted to LBA format \(plan.to.index) (\(plan.to.geometry))")
-            print("  logical block size : \(b.logicalBlockSize) -> \(a.logicalBlockSize)")
-            print("  metadata bytes     : \(b.metadataBytes) -> \(a.metadataBytes)")
-            print("  integrity profile  : \(b.integrityFormat) -> \(a.integrityFormat)")
-            print("  capacity           : \(b.capacityBytes) -> \(a.capacityBytes) bytes")
-        }
+        let report = NvmeFormatReport(result)
+        if json { try Output.json(report) } else { Output.lines(report.lines) }
     }
 
     private func confirm(_ plan: FormatPlan) throws {
@@ -107,25 +100,5 @@ struct NvmeFormat: ParsableCommand {
         guard answer == name || answer == plan.target.device.devicePath || answer == device else {
             throw SwcryptError(.failure, device: device, "not confirmed; nothing was changed")
         }
-    }
-}
-
-struct FormatResultJSON: Encodable {
-    var device: String
-    var nsid: UInt32
-    var lbaf: Int
-    var geometry: String
-    var before: KernelBlockView
-    var after: KernelBlockView
-    var warnings: [String]
-
-    init(_ r: FormatResult) {
-        device = r.deviceAfter
-        nsid = r.plan.target.nsid
-        lbaf = r.plan.to.index
-        geometry = r.plan.to.geometry
-        before = r.before
-        after = r.after
-        warnings = r.warnings
     }
 }

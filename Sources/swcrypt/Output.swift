@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import SwcryptCore
+import SwcryptReports
 
 enum Output {
     static func error(_ line: String) {
@@ -38,9 +39,10 @@ enum Output {
     }
 
     static func json<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        print(String(decoding: data, as: UTF8.self))
+        print(try JSONText.encode(value))
+    }
+
+    static func lines(_ lines: [String]) {
+        for line in lines { print(line) }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 
 extension TestDeviceKind: ExpressibleByArgument {}
 
@@ -42,7 +43,7 @@ struct TestDev: ParsableCommand {
             global.apply()
             let device = try TestDevices().create(TestDeviceRequest(kind: kind, sizeMiB: size, blockSize: blockSize))
             if json {
-                try Output.json(TestDeviceJSON(device))
+                try Output.json(TestDeviceReport(device))
             } else {
                 print(device.device)
             }
@@ -77,49 +78,7 @@ struct TestDev: ParsableCommand {
         func run() throws {
             global.apply()
             let devices = TestDevices().list()
-            if json {
-                try Output.json(TestDeviceListJSON(devices: devices.map(TestDeviceJSON.init)))
-                return
-            }
-            for d in devices {
-                var line = "\(d.device)  \(d.kind.rawValue)  \(d.sizeBytes) bytes  block \(d.logicalBlockSize)  integrity \(d.integrityFormat)"
-                if let file = d.backingFile { line += "  backing \(file)" + (d.directIO == true ? " (direct I/O)" : "") }
-                print(line)
-            }
+            if json { try Output.json(TestDeviceListReport(devices)) } else { Output.lines(devices.map { TestDeviceReport($0).line }) }
         }
     }
-}
-
-/// The `--json` shape of a test device (snake_case field names, stable).
-struct TestDeviceJSON: Encodable {
-    var device: String
-    var kind: TestDeviceKind
-    var sizeBytes: UInt64
-    var logicalBlockSize: Int
-    var integrityFormat: String
-    var backingFile: String?
-    var directIO: Bool?
-
-    enum CodingKeys: String, CodingKey {
-        case device, kind
-        case sizeBytes = "size_bytes"
-        case logicalBlockSize = "logical_block_size"
-        case integrityFormat = "integrity_format"
-        case backingFile = "backing_file"
-        case directIO = "direct_io"
-    }
-
-    init(_ d: TestDevice) {
-        device = d.device
-        kind = d.kind
-        sizeBytes = d.sizeBytes
-        logicalBlockSize = d.logicalBlockSize
-        integrityFormat = d.integrityFormat
-        backingFile = d.backingFile
-        directIO = d.directIO
-    }
-}
-
-struct TestDeviceListJSON: Encodable {
-    var devices: [TestDeviceJSON]
 }

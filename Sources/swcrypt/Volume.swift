@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import SwcryptCore
 import SwcryptKit
+import SwcryptReports
 
 extension IntegrityMode: ExpressibleByArgument {}
 
@@ -72,26 +73,13 @@ struct Format: ParsableCommand {
         if noWipe { Output.note("warning: --no-wipe: no sector has a valid tag until written; mkfs and blkid will hit read errors") }
         try Confirm.typeBack(plan.target.device.name, path: device, summary: plan.summaryLines, yes: confirm.batchMode)
         let showProgress = !quiet && !json && !progressJson && isatty(STDERR_FILENO) == 1
+        let terminal: @Sendable (WipeProgress) -> Void = { Output.prompt(ProgressOutput.terminalLine($0)) }
         let reporter: (@Sendable (WipeProgress) -> Void)? = progressJson ? ProgressJSON(device: device).report
-            : showProgress ? Progress.line : nil
+            : showProgress ? terminal : nil
         let result = try manager.execute(plan, progress: reporter)
         if showProgress { Output.prompt("\n") }
-        if json {
-            try Output.json(VolumeJSON(result.info, active: nil, name: nil, initialised: result.initialised))
-        } else {
-            print("\(result.device): \(plan.layoutDescription)")
-            print("  cipher \(plan.spec.cryptsetupName), integrity \(plan.integrity.cryptsetupName), \(plan.tagBytes) tag bytes, sector \(plan.sectorSize), uuid \(result.info.uuid)")
-            if let w = result.wipe {
-                let depth = w.inFlight.map { n in
-                    ", \(n) writes in flight" + (w.ramp.isEmpty ? "" : " (measured: " + w.ramp.map {
-                        "\($0.inFlight): \(String(format: "%.1f", $0.bytesPerSecond / 1_048_576))" }.joined(separator: ", ") + " MiB/s)")
-                } ?? ""
-                print("  initialised \(formatMiB(w.done)) in \(String(format: "%.1f", w.seconds)) s (\(String(format: "%.1f", w.bytesPerSecond / 1_048_576)) MiB/s\(depth))")
-                if result.verified {
-                    print("  verified: every sector reads back")
-                }
-            }
-        }
+        let report = FormatVolumeReport(plan: plan, result: result)
+        if json { try Output.json(report.json) } else { Output.lines(report.lines) }
     }
 }
 
@@ -111,20 +99,7 @@ final class ProgressJSON: Sendable {
             return true
         }
         guard due else { return }
-        let speed = UInt64(p.bytesPerSecond)
-        let eta = p.done < p.total && p.bytesPerSecond > 0 ? UInt64(Double(p.total - p.done) / p.bytesPerSecond * 1000) : 0
-        let escaped = device.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        let line = "{\"device\":\"\(escaped)\",\"device_bytes\":\"\(p.done)\",\"device_size\":\"\(p.total)\",\"speed\":\"\(speed)\",\"eta_ms\":\"\(eta)\",\"time_ms\":\"\(UInt64(p.seconds * 1000))\",\"phase\":\"\(p.phase.rawValue)\"}\n"
-        Output.stdout(line)
-    }
-}
-
-enum Progress {
-    @Sendable static func line(_ p: WipeProgress) {
-        let pct = p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 0
-        let rate = p.bytesPerSecond / 1_048_576
-        let eta = p.bytesPerSecond > 0 ? Int(Double(p.total - p.done) / p.bytesPerSecond) : 0
-        Output.prompt(String(format: "\rinitialising tags: %5.1f%%  %7.1f MiB/s  ETA %d:%02d ", pct, rate, eta / 60, eta % 60))
+        Output.stdout(ProgressOutput.jsonLine(device: device, p))
     }
 }
 
@@ -185,15 +160,9 @@ struct Status: ParsableCommand {
         global.apply()
         let manager = VolumeManager()
         let (info, active) = try manager.status(name: name)
-        var v = VolumeJSON(info, active: active, name: name, initialised: info.subsystem != uninitialisedMarker)
-        let errors = manager.integrityErrors(name: name, dataDevice: info.device)
-        v.integrityErrors = IntegrityErrorsJSON(count: errors.count, lastDevice: errors.lastDevice, lastSector: errors.lastSector)
-        if json {
-            try Output.json(v)
-        } else {
-            for line in v.lines { print(line) }
-            print("  integrity errors: \(errors.summary)")
-        }
+        let report = VolumeReport(status: info, active: active, name: name,
+                                  errors: manager.integrityErrors(name: name, dataDevice: info.device))
+        if json { try Output.json(report) } else { Output.lines(report.lines) }
     }
 }
 
@@ -206,89 +175,7 @@ struct Dump: ParsableCommand {
     func run() throws {
         global.apply()
         let info = try VolumeManager().dump(path: device)
-        let v = VolumeJSON(info, active: nil, name: nil, initialised: info.subsystem != uninitialisedMarker)
-        if json { try Output.json(v) } else { for line in v.lines { print(line) } }
-    }
-}
-
-/// status/dump, human and JSON from one model.
-struct VolumeJSON: Encodable {
-    var name: String?
-    var type: String
-    var uuid: String
-    var cipher: String
-    var integrity: String?
-    var tagBytes: Int
-    var tags: String
-    var sectorSize: Int
-    var keyBits: Int
-    var device: String
-    var offsetSectors: UInt64
-    var sizeSectors: UInt64?
-    var readOnly: Bool?
-    var keyslots: [Int]
-    var initialised: Bool
-    var label: String
-    /// status only: read-time integrity failures in the kernel log.
-    var integrityErrors: IntegrityErrorsJSON?
-
-    enum CodingKeys: String, CodingKey {
-        case name, type, uuid, cipher, integrity, tags, device, keyslots, initialised, label
-        case integrityErrors = "integrity_errors"
-        case tagBytes = "tag_bytes", sectorSize = "sector_size", keyBits = "key_bits"
-        case offsetSectors = "offset_sectors", sizeSectors = "size_sectors", readOnly = "read_only"
-    }
-
-    init(_ i: LUKSInfo, active: ActiveVolume?, name: String?, initialised: Bool) {
-        self.name = name
-        type = i.type
-        uuid = i.uuid
-        cipher = "\(i.cipher)-\(i.cipherMode)"
-        integrity = i.integrity
-        tagBytes = i.tagBytes
-        switch i.layout {
-        case .inlineHardware: tags = "inline-hw"
-        case .dmIntegrity(let journal):
-            let j = active.map { !$0.noJournal } ?? journal
-            tags = "dm-integrity-" + (j ? "journal" : "no-journal")
-        case .none: tags = "none"
-        }
-        sectorSize = i.sectorSize
-        keyBits = i.keyBytes * 8
-        device = i.device
-        offsetSectors = active?.offset ?? i.dataOffset
-        sizeSectors = active?.size
-        readOnly = active?.readOnly
-        keyslots = i.keyslots
-        self.initialised = initialised
-        label = i.label
-    }
-
-    var lines: [String] {
-        var l = [String]()
-        if let name { l.append("/dev/mapper/\(name) is active\(readOnly == true ? " (read-only)" : "")") }
-        l.append("  type:        \(type)")
-        l.append("  cipher:      \(cipher)")
-        l.append("  integrity:   \(integrity ?? "none") (\(tagBytes) bytes per sector)")
-        l.append("  tags:        \(tags)")
-        l.append("  sector size: \(sectorSize)")
-        l.append("  key:         \(keyBits) bits")
-        l.append("  device:      \(device)")
-        l.append("  offset:      \(offsetSectors) sectors")
-        if let sizeSectors { l.append("  size:        \(sizeSectors) sectors") }
-        l.append("  keyslots:    \(keyslots.map(String.init).joined(separator: ", "))")
-        l.append("  uuid:        \(uuid)")
-        if !initialised { l.append("  WARNING:     not initialised (format was interrupted or --no-wipe)") }
-        return l
-    }
-}
-
-struct IntegrityErrorsJSON: Encodable {
-    var count: Int
-    var lastDevice: String?
-    var lastSector: UInt64?
-    enum CodingKeys: String, CodingKey {
-        case count
-        case lastDevice = "last_device", lastSector = "last_sector"
+        let report = VolumeReport(header: info)
+        if json { try Output.json(report) } else { Output.lines(report.lines) }
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import SwcryptCore
+import SwcryptReports
 @testable import SwcryptKernel
 @testable import SwcryptKit
 
@@ -98,8 +99,8 @@ final class InlineCryptoTests: FixtureTreeTestCase {
         XCTAssertTrue(try evaluation(r, "ext4", .ivInoLblk32).hardware)
         XCTAssertTrue(try evaluation(r, "f2fs", .ivInoLblk32).hardware)
         XCTAssertTrue(try evaluation(r, "ext4", .perFileKeys).hardware)
-        XCTAssertTrue(r.humanLines.contains("  ext4 IV_INO_LBLK_64 (data unit 4096, 64 DUN bits): not in hardware: needs 64 DUN bits, the hardware has 32"),
-                      r.humanLines.joined(separator: "\n"))
+        XCTAssertTrue(r.lines.contains("  ext4 IV_INO_LBLK_64 (data unit 4096, 64 DUN bits): not in hardware: needs 64 DUN bits, the hardware has 32"),
+                      r.lines.joined(separator: "\n"))
     }
 
     /// Sub-block data units (log2_data_unit_size = 9): the default policy's DUN grows
@@ -155,7 +156,7 @@ final class InlineCryptoTests: FixtureTreeTestCase {
         XCTAssertEqual(r.fallback.enabled, false)
         XCTAssertEqual(r.fallback.blockLayerSupport, false)
         XCTAssertTrue(r.evaluations.allSatisfy { !$0.hardware && $0.reasons == ["no inline-encryption hardware"] })
-        let lines = r.humanLines
+        let lines = r.lines
         XCTAssertEqual(lines[0], "/dev/nvme0n1: no inline-encryption hardware (no \(root)/class/block/nvme0n1/queue/crypto)")
         XCTAssertTrue(lines[1].contains("CONFIG_BLK_INLINE_ENCRYPTION is not set in \(root)/boot/config-6.12.0-debian"), lines[1])
 
@@ -163,12 +164,12 @@ final class InlineCryptoTests: FixtureTreeTestCase {
         let mixed = try report(["sda", "nvme0n1"])
         XCTAssertNil(mixed.passthrough)
         XCTAssertFalse(mixed.hasHardware)
-        XCTAssertTrue(mixed.humanLines.contains { $0.contains("no inline encryption (/dev/nvme0n1 has none)") },
-                      mixed.humanLines.joined(separator: "\n"))
+        XCTAssertTrue(mixed.lines.contains { $0.contains("no inline encryption (/dev/nvme0n1 has none)") },
+                      mixed.lines.joined(separator: "\n"))
         // Fallback built in: said so, with the file it came from.
         let withFallback = try report(["nvme0n1"])
         XCTAssertEqual(withFallback.fallback.enabled, true)
-        XCTAssertTrue(withFallback.humanLines.last!.contains("blk-crypto-fallback (software)"))
+        XCTAssertTrue(withFallback.lines.last!.contains("blk-crypto-fallback (software)"))
         // No config anywhere: unknown, naming what was tried.
         let unknown = try report(["nvme0n1"], release: "9.9.9")
         XCTAssertNil(unknown.fallback.enabled)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import SwcryptCore
+import SwcryptReports
 
 /// `swcrypt check`'s rules, fed with fixture facts of several kernels and devices.
 final class PreflightTests: XCTestCase {
@@ -45,7 +46,7 @@ final class PreflightTests: XCTestCase {
     }
 
     func finding(_ r: CheckReport, _ item: String, file: StaticString = #filePath, line: UInt = #line) throws -> Finding {
-        try XCTUnwrap(r.findings.first { $0.item == item }, "no finding '\(item)' in:\n" + r.humanLines.joined(separator: "\n"),
+        try XCTUnwrap(r.findings.first { $0.item == item }, "no finding '\(item)' in:\n" + r.lines.joined(separator: "\n"),
                       file: file, line: line)
     }
 
@@ -53,10 +54,10 @@ final class PreflightTests: XCTestCase {
 
     func testKernel612WithEverything() throws {
         let r = CheckReport(facts: facts())
-        XCTAssertEqual(r.count(.blocking), 0, r.humanLines.joined(separator: "\n"))
-        XCTAssertEqual(r.count(.warning), 0, r.humanLines.joined(separator: "\n"))
+        XCTAssertEqual(r.count(.blocking), 0, r.lines.joined(separator: "\n"))
+        XCTAssertEqual(r.count(.warning), 0, r.lines.joined(separator: "\n"))
         XCTAssertEqual(r.exitStatus, .success)
-        let lines = r.humanLines
+        let lines = r.lines
         XCTAssertTrue(lines.contains("  ok        crypt target 1.28.0: inline tags, integrity_key_size, no_read/write_workqueue, high_priority"), lines.joined(separator: "\n"))
         XCTAssertTrue(lines.contains("  ok        integrity target 1.13.0: Inline mode"))
         XCTAssertTrue(lines.contains("  ok        device-mapper driver 4.48.0"))
@@ -90,7 +91,7 @@ final class PreflightTests: XCTestCase {
         XCTAssertEqual(release.status, .warning)
         XCTAssertTrue(release.detail.hasPrefix("Linux 6.6 (6.6.0-28-generic): older than 6.11"), release.detail)
         XCTAssertEqual(r.count(.blocking), 2)
-        XCTAssertTrue(r.humanLines.last!.hasSuffix("2 blocking; blocked: see the blocking lines"), r.humanLines.last!)
+        XCTAssertTrue(r.lines.last!.hasSuffix("2 blocking; blocked: see the blocking lines"), r.lines.last!)
     }
 
     func testOldReleaseWithBackportedTargets() throws {
@@ -122,7 +123,7 @@ final class PreflightTests: XCTestCase {
         let access = try finding(r, "access")
         XCTAssertEqual(access.status, .warning)
         XCTAssertTrue(access.detail.hasPrefix("not root: device-mapper versions unknown"), access.detail)
-        XCTAssertEqual(r.count(.blocking), 0, r.humanLines.joined(separator: "\n"))
+        XCTAssertEqual(r.count(.blocking), 0, r.lines.joined(separator: "\n"))
         let plan = try finding(r, "format plan")
         XCTAssertEqual(plan.status, .warning)
         XCTAssertTrue(plan.detail.contains("not root"), plan.detail)
@@ -237,8 +238,8 @@ final class PreflightTests: XCTestCase {
     func testNamespace4096Plus64() throws {
         let device = try namespace(flbas: 7, metadata: 64)
         let r = CheckReport(facts: facts(device: device))
-        XCTAssertEqual(r.count(.blocking), 0, r.humanLines.joined(separator: "\n"))
-        XCTAssertEqual(r.count(.warning), 0, r.humanLines.joined(separator: "\n"))
+        XCTAssertEqual(r.count(.blocking), 0, r.lines.joined(separator: "\n"))
+        XCTAssertEqual(r.count(.warning), 0, r.lines.joined(separator: "\n"))
         XCTAssertEqual(try finding(r, "type").detail, "/dev/nvme0n1: NVMe namespace 1 (nvme0n1)")
         XCTAssertEqual(try finding(r, "metadata").detail, "4096+64: 64 metadata bytes per sector free for tags (profile nop)")
         XCTAssertEqual(try finding(r, "tags").detail,
@@ -255,7 +256,7 @@ final class PreflightTests: XCTestCase {
         let plan = try finding(r, "format plan")
         XCTAssertEqual(plan.status, .ok)
         XCTAssertEqual(plan.detail, "swcrypt format would write LUKS2 with inline HW tags: aegis128-random/aead, 32 of 64 metadata bytes, no journal")
-        XCTAssertTrue(r.humanLines.contains("device /dev/nvme0n1"))
+        XCTAssertTrue(r.lines.contains("device /dev/nvme0n1"))
     }
 
     func testNamespaceWithoutMetadataSuggestsReformat() throws {

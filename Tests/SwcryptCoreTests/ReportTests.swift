@@ -1,5 +1,6 @@
 import XCTest
 @testable import SwcryptCore
+import SwcryptReports
 
 final class ReportTests: XCTestCase {
     func report(flbas: UInt8, metadata: Int, format: String, capacity: UInt64 = 512 << 20) throws -> NamespaceReport {
@@ -11,7 +12,7 @@ final class ReportTests: XCTestCase {
 
     func testFitsPerGeometry() throws {
         let r = try report(flbas: 7, metadata: 64, format: "nop")
-        let lines = r.humanLines
+        let lines = r.lines
         XCTAssertTrue(lines.contains("4096+64: fits aegis128-random/aead (32 B), aes-gcm-random/aead (28 B), chacha20-random/poly1305 (28 B), aes-xts-random/hmac-sha256 (48 B)"), lines.joined(separator: "\n"))
         XCTAssertTrue(lines.contains("4096+16: fits none (smallest tag needs 28 B)"))
         XCTAssertTrue(r.verdict.hasPrefix("ready: the format in use (4096+64, lbaf 7) holds aegis128-random/aead"))

@@ -1,0 +1,199 @@
+import SwcryptCore
+
+/// `swcrypt check`: one line per finding.
+extension Finding {
+    /// `  ok        crypt target 1.28.0: inline tags, ...`; the advice follows after "; ".
+    public var line: String {
+        let label = status.rawValue + String(repeating: " ", count: max(1, 10 - status.rawValue.count))
+        return "  " + label + detail + (advice.map { "; " + $0 } ?? "")
+    }
+}
+
+/// `swcrypt check`: human lines.
+extension CheckReport {
+    /// Grouped by area, one line per finding, then a summary line.
+    public var lines: [String] {
+        var lines = [String]()
+        for area in CheckArea.allCases {
+            let group = findings(in: area)
+            guard !group.isEmpty else { continue }
+            lines.append(area == .device ? "device \(facts.device?.path ?? "")" : area.rawValue)
+            lines += group.map(\.line)
+        }
+        lines.append("")
+        let verdict = hasBlocking ? "blocked: see the blocking lines" : "nothing blocking"
+        lines.append("summary: \(count(.ok)) ok, \(count(.warning)) warning, \(count(.blocking)) blocking; \(verdict)")
+        return lines
+    }
+}
+
+/// The `--json` shape of check (snake_case, stable): findings, summary counts and
+/// the facts they were derived from.
+public struct CheckReportJSON: Codable, Equatable, Sendable {
+    public struct Summary: Codable, Equatable, Sendable {
+        public var ok: Int
+        public var warning: Int
+        public var blocking: Int
+    }
+
+    public struct Module: Codable, Equatable, Sendable {
+        public var name: String
+        public var state: ModuleFact.State
+        public var loadedByCheck: Bool
+        enum CodingKeys: String, CodingKey {
+            case name, state
+            case loadedByCheck = "loaded_by_check"
+        }
+    }
+
+    public struct DeviceMapper: Codable, Equatable, Sendable {
+        /// "queried", "not-root", "unavailable".
+        public var status: String
+        @ExplicitNull public var problem: String?
+        @ExplicitNull public var driverVersion: String?
+        /// Target name to version ("crypt": "1.28.0").
+        public var targets: [String: String]
+        public var capabilities: [String]
+        enum CodingKeys: String, CodingKey {
+            case status, problem, targets, capabilities
+            case driverVersion = "driver_version"
+        }
+    }
+
+    public struct AEAD: Codable, Equatable, Sendable {
+        public var cipher: String
+        public var algorithm: String
+        /// "usable", "missing", "unknown".
+        public var status: String
+        public var metadataBytes: Int
+        @ExplicitNull public var mibPerSecond: Double?
+        @ExplicitNull public var problem: String?
+        enum CodingKeys: String, CodingKey {
+            case cipher, algorithm, status, problem
+            case metadataBytes = "metadata_bytes"
+            case mibPerSecond = "mib_per_s"
+        }
+    }
+
+    public struct Library: Codable, Equatable, Sendable {
+        @ExplicitNull public var version: String?
+        public var inlineHWTags: Bool
+        enum CodingKeys: String, CodingKey {
+            case version
+            case inlineHWTags = "inline_hw_tags"
+        }
+    }
+
+    public struct Device: Codable, Equatable, Sendable {
+        public var path: String
+        public var name: String
+        public var kind: PreflightDevice.Kind
+        public var description: String
+        public var logicalBlockSize: Int
+        public var physicalBlockSize: Int
+        public var sizeBytes: UInt64
+        @ExplicitNull public var metadataBytes: Int?
+        public var integrityFormat: String
+        public var tagSize: Int
+        public var freeMetadataBytes: Int
+        public var protectionInformation: Bool
+        /// The ciphers whose tag fits the free metadata.
+        public var fits: [NamespaceReportJSON.Cipher]
+        public var holders: [String]
+        public var mounts: [String]
+        /// NVMe namespaces: id-ns's per-geometry fits (nil when not a namespace or identify failed).
+        @ExplicitNull public var lbaFormats: [NamespaceReportJSON.Fit]?
+        @ExplicitNull public var namespaceProblem: String?
+
+        enum CodingKeys: String, CodingKey {
+            case path, name, kind, description, fits, holders, mounts
+            case logicalBlockSize = "logical_block_size"
+            case physicalBlockSize = "physical_block_size"
+            case sizeBytes = "size_bytes"
+            case metadataBytes = "metadata_bytes"
+            case integrityFormat = "integrity_format"
+            case tagSize = "tag_size"
+            case freeMetadataBytes = "free_metadata_bytes"
+            case protectionInformation = "protection_information"
+            case lbaFormats = "lba_formats"
+            case namespaceProblem = "namespace_problem"
+        }
+    }
+
+    public struct Facts: Codable, Equatable, Sendable {
+        public var kernelRelease: String
+        public var root: Bool
+        public var modules: [Module]
+        public var deviceMapper: DeviceMapper
+        public var aeads: [AEAD]
+        public var libcryptsetup: Library
+        @ExplicitNull public var device: Device?
+        enum CodingKeys: String, CodingKey {
+            case root, modules, aeads, libcryptsetup, device
+            case kernelRelease = "kernel_release"
+            case deviceMapper = "device_mapper"
+        }
+    }
+
+    /// One finding (`advice` null when there is none).
+    public struct Finding: Codable, Equatable, Sendable {
+        public var area: CheckArea
+        public var item: String
+        public var status: CheckStatus
+        public var detail: String
+        @ExplicitNull public var advice: String?
+    }
+
+    public var findings: [Finding]
+    public var summary: Summary
+    public var facts: Facts
+
+    public init(_ r: CheckReport) {
+        findings = r.findings.map { Finding(area: $0.area, item: $0.item, status: $0.status, detail: $0.detail, advice: $0.advice) }
+        summary = Summary(ok: r.count(.ok), warning: r.count(.warning), blocking: r.count(.blocking))
+        let f = r.facts
+        let dm: DeviceMapper
+        switch f.deviceMapper.access {
+        case .queried(let driver, let targets):
+            let caps = targets.capabilities
+            dm = DeviceMapper(status: "queried", problem: nil, driverVersion: driver,
+                              targets: targets.versions.mapValues(\.description),
+                              capabilities: KernelTargets.requirements.filter { caps.contains($0.capability) }.map(\.name))
+        case .notRoot:
+            dm = DeviceMapper(status: "not-root", problem: "not root: device-mapper versions unknown", driverVersion: nil,
+                              targets: [:], capabilities: [])
+        case .unavailable(let why):
+            dm = DeviceMapper(status: "unavailable", problem: why, driverVersion: nil, targets: [:], capabilities: [])
+        }
+        let aeads = f.aeads.map { a -> AEAD in
+            let status: String
+            var problem = a.benchmarkProblem
+            switch a.availability {
+            case .available: status = "usable"
+            case .missing: status = "missing"
+            case .unknown(let why): status = "unknown"; problem = why
+            }
+            return AEAD(cipher: a.cipher.name, algorithm: a.algorithm, status: status, metadataBytes: a.cipher.metadataBytes,
+                        mibPerSecond: a.mibPerSecond.map { ($0 * 10).rounded() / 10 }, problem: problem)
+        }
+        let device = f.device.map { d -> Device in
+            let facts = d.facts
+            let fits = facts.hasProtectionInformation ? [] : AuthenticatedCipher.common
+                .filter { $0.metadataBytes <= facts.freeTagBytes }
+                .map { NamespaceReportJSON.Cipher(name: $0.name, metadataBytes: $0.metadataBytes) }
+            return Device(path: d.path, name: d.name, kind: d.kind, description: d.kindDescription,
+                          logicalBlockSize: d.logicalBlockSize, physicalBlockSize: d.physicalBlockSize,
+                          sizeBytes: d.sizeBytes, metadataBytes: d.metadataBytes, integrityFormat: d.integrityFormat,
+                          tagSize: d.integrityTagSize, freeMetadataBytes: facts.hasProtectionInformation ? 0 : facts.freeTagBytes,
+                          protectionInformation: facts.hasProtectionInformation, fits: fits,
+                          holders: d.holders, mounts: d.mounts,
+                          lbaFormats: d.namespace.map { NamespaceReportJSON($0).fits },
+                          namespaceProblem: d.namespaceProblem)
+        }
+        facts = Facts(kernelRelease: f.kernelRelease, root: f.isRoot,
+                      modules: f.modules.map { Module(name: $0.name, state: $0.state, loadedByCheck: $0.loadedByCheck) },
+                      deviceMapper: dm, aeads: aeads,
+                      libcryptsetup: Library(version: f.cryptsetupVersion, inlineHWTags: f.cryptsetupHasInlineTags),
+                      device: device)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import SwcryptCore
+import SwcryptKit
+
+/// `status` and `dump` (and `format --json`): human lines and JSON from one model.
+public struct VolumeReport: Encodable {
+    @ExplicitNull public var name: String?
+    public var type: String
+    public var uuid: String
+    public var cipher: String
+    @ExplicitNull public var integrity: String?
+    public var tagBytes: Int
+    public var tags: String
+    public var sectorSize: Int
+    public var keyBits: Int
+    public var device: String
+    public var offsetSectors: UInt64
+    @ExplicitNull public var sizeSectors: UInt64?
+    @ExplicitNull public var readOnly: Bool?
+    public var keyslots: [Int]
+    public var initialised: Bool
+    public var label: String
+    /// status only: read-time integrity failures in the kernel log.
+    @ExplicitNull public var integrityErrors: IntegrityErrorsReport?
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, uuid, cipher, integrity, tags, device, keyslots, initialised, label
+        case integrityErrors = "integrity_errors"
+        case tagBytes = "tag_bytes", sectorSize = "sector_size", keyBits = "key_bits"
+        case offsetSectors = "offset_sectors", sizeSectors = "size_sectors", readOnly = "read_only"
+    }
+
+    /// `status`: the mapping's state and the kernel log's integrity failures.
+    public init(status i: LUKSInfo, active: ActiveVolume?, name: String, errors: IntegrityErrorSummary) {
+        self.init(i, active: active, name: name, initialised: i.subsystem != uninitialisedMarker)
+        integrityErrors = IntegrityErrorsReport(errors)
+    }
+
+    /// `dump`: the header alone.
+    public init(header i: LUKSInfo) {
+        self.init(i, active: nil, name: nil, initialised: i.subsystem != uninitialisedMarker)
+    }
+
+    public init(_ i: LUKSInfo, active: ActiveVolume?, name: String?, initialised: Bool) {
+        self.name = name
+        type = i.type
+        uuid = i.uuid
+        cipher = "\(i.cipher)-\(i.cipherMode)"
+        integrity = i.integrity
+        tagBytes = i.tagBytes
+        switch i.layout {
+        case .inlineHardware: tags = "inline-hw"
+        case .dmIntegrity(let journal):
+            let j = active.map { !$0.noJournal } ?? journal
+            tags = "dm-integrity-" + (j ? "journal" : "no-journal")
+        case .none: tags = "none"
+        }
+        sectorSize = i.sectorSize
+        keyBits = i.keyBytes * 8
+        device = i.device
+        offsetSectors = active?.offset ?? i.dataOffset
+        sizeSectors = active?.size
+        readOnly = active?.readOnly
+        keyslots = i.keyslots
+        self.initialised = initialised
+        label = i.label
+    }
+
+    public var lines: [String] {
+        var l = [String]()
+        if let name { l.append("/dev/mapper/\(name) is active\(readOnly == true ? " (read-only)" : "")") }
+        l.append("  type:        \(type)")
+        l.append("  cipher:      \(cipher)")
+        l.append("  integrity:   \(integrity ?? "none") (\(tagBytes) bytes per sector)")
+        l.append("  tags:        \(tags)")
+        l.append("  sector size: \(sectorSize)")
+        l.append("  key:         \(keyBits) bits")
+        l.append("  device:      \(device)")
+        l.append("  offset:      \(offsetSectors) sectors")
+        if let sizeSectors { l.append("  size:        \(sizeSectors) sectors") }
+        l.append("  keyslots:    \(keyslots.map(String.init).joined(separator: ", "))")
+        l.append("  uuid:        \(uuid)")
+        if !initialised { l.append("  WARNING:     not initialised (format was interrupted or --no-wipe)") }
+        if let e = integrityErrors {
+            l.append("  integrity errors: \(IntegrityErrorSummary(count: e.count, lastDevice: e.lastDevice, lastSector: e.lastSector).summary)")
+        }
+        return l
+    }
+}
+
+public struct IntegrityErrorsReport: Encodable {
+    public init(_ s: IntegrityErrorSummary) {
+        count = s.count; lastDevice = s.lastDevice; lastSector = s.lastSector
+    }
+
+    public var count: Int
+    @ExplicitNull public var lastDevice: String?
+    @ExplicitNull public var lastSector: UInt64?
+    enum CodingKeys: String, CodingKey {
+        case count
+        case lastDevice = "last_device", lastSector = "last_sector"
+    }
+}
+
+/// `format`: what was built, how the tags were initialised, and the read-back.
+public struct FormatVolumeReport {
+    public var plan: VolumeFormatPlan
+    public var result: VolumeFormatResult
+
+    public init(plan: VolumeFormatPlan, result: VolumeFormatResult) {
+        self.plan = plan
+        self.result = result
+    }
+
+    /// `--json`: the volume as `dump --json` shows it, with `initialised`.
+    public var json: VolumeReport { VolumeReport(result.info, active: nil, name: nil, initialised: result.initialised) }
+
+    public var lines: [String] {
+        var l = ["\(result.device): \(plan.layoutDescription)"]
+        l.append("  cipher \(plan.spec.cryptsetupName), integrity \(plan.integrity.cryptsetupName), \(plan.tagBytes) tag bytes, sector \(plan.sectorSize), uuid \(result.info.uuid)")
+        if let w = result.wipe {
+            let depth = w.inFlight.map { n in
+                ", \(n) writes in flight" + (w.ramp.isEmpty ? "" : " (measured: " + w.ramp.map {
+                    "\($0.inFlight): \(String(format: "%.1f", $0.bytesPerSecond / 1_048_576))" }.joined(separator: ", ") + " MiB/s)")
+            } ?? ""
+            l.append("  initialised \(formatMiB(w.done)) in \(String(format: "%.1f", w.seconds)) s (\(String(format: "%.1f", w.bytesPerSecond / 1_048_576)) MiB/s\(depth))")
+            if result.verified {
+                l.append("  verified: every sector reads back")
+            }
+        }
+        return l
+    }
+}
