@@ -1,44 +1,12 @@
-/// What the kernel says about a block device's geometry and integrity profile.
-public struct KernelBlockView: Equatable, Sendable, Codable {
-    public var logicalBlockSize: Int
-    public var metadataBytes: Int
-    public var integrityFormat: String
-    public var tagSize: Int
-    public var capacityBytes: UInt64
-
-    public init(logicalBlockSize: Int, metadataBytes: Int, integrityFormat: String, tagSize: Int,
-                capacityBytes: UInt64) {
-        self.logicalBlockSize = logicalBlockSize
-        self.metadataBytes = metadataBytes
-        self.integrityFormat = integrityFormat
-        self.tagSize = tagSize
-        self.capacityBytes = capacityBytes
-    }
-
-    /// Per-sector metadata free for dm-crypt/dm-integrity: present, and not taken
-    /// by protection information (the `nop` profile).
-    public var freeMetadataBytes: Int {
-        integrityFormat == "nop" ? metadataBytes : 0
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case logicalBlockSize = "logical_block_size"
-        case metadataBytes = "metadata_bytes"
-        case integrityFormat = "integrity_format"
-        case tagSize = "tag_size"
-        case capacityBytes = "capacity_bytes"
-    }
-}
-
 /// `swcrypt id-ns`: identify data, the kernel's view and what fits where.
 public struct NamespaceReport: Equatable, Sendable {
     public var device: String
     public var nsid: UInt32
     public var identify: IdentifyNamespace
-    public var kernel: KernelBlockView
+    public var kernel: BlockDevice
     public var candidates: [AuthenticatedCipher]
 
-    public init(device: String, nsid: UInt32, identify: IdentifyNamespace, kernel: KernelBlockView,
+    public init(device: String, nsid: UInt32, identify: IdentifyNamespace, kernel: BlockDevice,
                 candidates: [AuthenticatedCipher] = AuthenticatedCipher.common) {
         self.device = device
         self.nsid = nsid
@@ -68,19 +36,20 @@ public struct NamespaceReport: Equatable, Sendable {
     public var verdict: String {
         let inUse = identify.inUse
         let geometry = inUse.map { "\($0.geometry), lbaf \($0.index)" } ?? "unknown"
-        if kernel.capacityBytes == 0 {
+        let metadataBytes = kernel.metadataBytes ?? 0
+        if kernel.sizeBytes == 0 {
             return "the kernel cannot use the format in use (\(geometry)): capacity 0; reformat to a format with separate metadata"
         }
-        if kernel.metadataBytes > 0 && kernel.integrityFormat != "nop" {
-            return "the format in use (\(geometry)) carries protection information (\(kernel.integrityFormat)); no metadata is free for authenticated encryption"
+        if metadataBytes > 0 && kernel.integrity != .nop {
+            return "the format in use (\(geometry)) carries protection information (\(kernel.integrity)); no metadata is free for authenticated encryption"
         }
-        let fitting = candidates.filter { $0.metadataBytes <= kernel.freeMetadataBytes }
+        let fitting = candidates.filter { $0.metadataBytes <= kernel.freeTagBytes }
         if let best = fitting.first {
-            return "ready: the format in use (\(geometry)) holds \(best.name) tags inline (\(best.metadataBytes) of \(kernel.freeMetadataBytes) metadata bytes)"
+            return "ready: the format in use (\(geometry)) holds \(best.name) tags inline (\(best.metadataBytes) of \(kernel.freeTagBytes) metadata bytes)"
         }
         let preferred = candidates.first!
         if let target = smallestFormat(holding: preferred) {
-            let have = kernel.metadataBytes == 0 ? "has no metadata" : "has only \(kernel.metadataBytes) metadata bytes"
+            let have = metadataBytes == 0 ? "has no metadata" : "has only \(metadataBytes) metadata bytes"
             return "not ready: the format in use (\(geometry)) \(have); `swcrypt nvme-format \(device) --lbaf \(target.index)` gives \(target.geometry), which holds \(preferred.name)"
         }
         return "no inline tags possible: no 4096-byte format of this namespace holds \(preferred.metadataBytes) bytes of metadata; use dm-integrity emulation"

@@ -136,58 +136,28 @@ public struct AEADFact: Equatable, Sendable {
     }
 }
 
-/// The device named on the command line, as sysfs (and Identify Namespace) show it.
-public struct PreflightDevice: Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable {
-        case nvmeNamespace = "nvme-namespace", partition, loop, deviceMapper = "dm", other
-    }
-
+/// The device named on the command line: the block device, its mounts, and for an
+/// NVMe namespace what Identify Namespace said (id-ns's report, or why there is none).
+@dynamicMemberLookup
+public struct CheckedDevice: Equatable, Sendable {
     public var path: String
-    /// The kernel name ("nvme0n1").
-    public var name: String
-    public var kind: Kind
-    /// "NVMe namespace 1", "partition 1 of nvme0n1", "a loop device".
-    public var kindDescription: String
-    public var logicalBlockSize: Int
-    public var physicalBlockSize: Int
-    public var sizeBytes: UInt64
-    /// nil: sysfs has no metadata_bytes (Linux < 6.9).
-    public var metadataBytes: Int?
-    public var integrityFormat: String
-    public var integrityTagSize: Int
-    public var holders: [String]
+    public var device: BlockDevice
     public var mounts: [String]
     /// For an NVMe namespace whose Identify Namespace worked.
     public var namespace: NamespaceReport?
     /// Why there is no namespace report for an NVMe namespace.
     public var namespaceProblem: String?
 
-    public init(path: String, name: String, kind: Kind, kindDescription: String, logicalBlockSize: Int,
-                physicalBlockSize: Int, sizeBytes: UInt64, metadataBytes: Int?, integrityFormat: String,
-                integrityTagSize: Int = 0, holders: [String] = [], mounts: [String] = [],
-                namespace: NamespaceReport? = nil, namespaceProblem: String? = nil) {
+    public init(path: String, device: BlockDevice, mounts: [String] = [], namespace: NamespaceReport? = nil,
+                namespaceProblem: String? = nil) {
         self.path = path
-        self.name = name
-        self.kind = kind
-        self.kindDescription = kindDescription
-        self.logicalBlockSize = logicalBlockSize
-        self.physicalBlockSize = physicalBlockSize
-        self.sizeBytes = sizeBytes
-        self.metadataBytes = metadataBytes
-        self.integrityFormat = integrityFormat
-        self.integrityTagSize = integrityTagSize
-        self.holders = holders
+        self.device = device
         self.mounts = mounts
         self.namespace = namespace
         self.namespaceProblem = namespaceProblem
     }
 
-    /// The same facts validation uses (free tag bytes, protection information).
-    public var facts: DeviceFacts {
-        DeviceFacts(path: path, logicalBlockSize: logicalBlockSize, sizeBytes: sizeBytes,
-                    metadataBytes: metadataBytes ?? 0, integrityFormat: integrityFormat,
-                    integrityTagSize: integrityTagSize)
-    }
+    public subscript<T>(dynamicMember field: KeyPath<BlockDevice, T>) -> T { device[keyPath: field] }
 }
 
 public struct PreflightFacts: Equatable, Sendable {
@@ -203,11 +173,11 @@ public struct PreflightFacts: Equatable, Sendable {
     public var cryptsetupVersion: String?
     /// The loaded libcryptsetup has `crypt_format_inline` (LUKS2 inline HW tags, 2.8).
     public var cryptsetupHasInlineTags: Bool
-    public var device: PreflightDevice?
+    public var device: CheckedDevice?
 
     public init(kernelRelease: String, isRoot: Bool, modulesDirectory: String, modules: [ModuleFact],
                 deviceMapper: DeviceMapperFacts, aeads: [AEADFact], cryptsetupVersion: String?,
-                cryptsetupHasInlineTags: Bool, device: PreflightDevice? = nil) {
+                cryptsetupHasInlineTags: Bool, device: CheckedDevice? = nil) {
         self.kernelRelease = kernelRelease
         self.isRoot = isRoot
         self.modulesDirectory = modulesDirectory
@@ -454,9 +424,9 @@ public enum PreflightRules {
 
     // MARK: device
 
-    static func device(_ d: PreflightDevice, _ f: PreflightFacts) -> [Finding] {
+    static func device(_ d: CheckedDevice, _ f: PreflightFacts) -> [Finding] {
         var out = [Finding]()
-        let facts = d.facts
+        let facts = d.device
         let chosen = AuthenticatedCipher.defaultChoice(aegis128Available: f.aegis128Available)
         let reformat = d.namespace?.smallestFormat(holding: chosen)
         let smallestTag = AuthenticatedCipher.common.map(\.metadataBytes).min() ?? 0
@@ -468,7 +438,7 @@ public enum PreflightRules {
         let size = "\(formatMiB(d.sizeBytes)) (\(d.sizeBytes) bytes)"
         if d.sizeBytes == 0 {
             out.append(Finding(.device, "size", .blocking, "capacity 0: the kernel cannot use the device as formatted",
-                               advice: d.kind == .nvmeNamespace ? "reformat to a format with separate metadata (swcrypt id-ns lists them)" : "check the device"))
+                               advice: d.isNVMeNamespace ? "reformat to a format with separate metadata (swcrypt id-ns lists them)" : "check the device"))
         } else if d.sizeBytes % 4096 == 0 {
             out.append(Finding(.device, "size", .ok, "size \(size), a multiple of 4096"))
         } else {
@@ -481,21 +451,21 @@ public enum PreflightRules {
         let shown = d.metadataBytes == nil ? " (sysfs has no metadata_bytes: Linux < 6.9 or no CONFIG_BLK_DEV_INTEGRITY)" : ""
         if facts.hasProtectionInformation {
             out.append(Finding(.device, "metadata", .blocking,
-                               "\(geometry): the metadata is taken by protection information (\(d.integrityFormat)); no room for tags",
+                               "\(geometry): the metadata is taken by protection information (\(d.integrity)); no room for tags",
                                advice: reformat.map { "reformat without PI: swcrypt nvme-format \(d.path) --lbaf \($0.index) (\($0.geometry))" }
                                 ?? "use a device or format without protection information"))
         } else if facts.freeTagBytes >= smallestTag {
-            let how = d.integrityFormat == "nop" ? "profile nop" : "a dm-integrity layer beneath (\(d.integrityFormat))"
+            let how = d.integrity == .nop ? "profile nop" : "a dm-integrity layer beneath (\(d.integrity))"
             out.append(Finding(.device, "metadata", .ok, "\(geometry): \(facts.freeTagBytes) metadata bytes per sector free for tags (\(how))"))
         } else if facts.freeTagBytes > 0 {
             out.append(Finding(.device, "metadata", .warning,
-                               "\(geometry): \(facts.freeTagBytes) metadata bytes per sector (profile \(d.integrityFormat)), too few for any tag (the smallest needs \(smallestTag))",
+                               "\(geometry): \(facts.freeTagBytes) metadata bytes per sector (profile \(d.integrity)), too few for any tag (the smallest needs \(smallestTag))",
                                advice: reformat.map { "swcrypt format \(d.path) --nvme-lbaf auto reformats to \($0.geometry) (lbaf \($0.index)); otherwise format uses dm-integrity (journal)" }
                                 ?? "swcrypt format uses dm-integrity beneath (journal: every write twice)"))
         } else {
             let what = (d.metadataBytes ?? 0) > 0
-                ? "\(geometry): profile \(d.integrityFormat), metadata not free for tags"
-                : "\(geometry): no per-sector metadata (profile \(d.integrityFormat))\(shown)"
+                ? "\(geometry): profile \(d.integrity), metadata not free for tags"
+                : "\(geometry): no per-sector metadata (profile \(d.integrity))\(shown)"
             out.append(Finding(.device, "metadata", .warning, what,
                                advice: reformat.map { "swcrypt format \(d.path) --nvme-lbaf auto reformats to \($0.geometry) (lbaf \($0.index)) for inline tags; otherwise format uses dm-integrity (journal: every write twice)" }
                                 ?? "swcrypt format uses dm-integrity beneath (journal: every write twice); drives with metadata formats avoid that"))
@@ -530,7 +500,7 @@ public enum PreflightRules {
         }
 
         // An NVMe namespace: the formats it could be reformatted to (id-ns's data).
-        if d.kind == .nvmeNamespace {
+        if d.isNVMeNamespace {
             if let ns = d.namespace {
                 let inUse = ns.identify.inUse?.geometry
                 for fit in ns.fits {
@@ -553,9 +523,9 @@ public enum PreflightRules {
     }
 
     /// What `swcrypt format DEV` would build here, and whether this kernel can.
-    static func formatPlan(_ d: PreflightDevice, _ f: PreflightFacts, chosen: AuthenticatedCipher,
+    static func formatPlan(_ d: CheckedDevice, _ f: PreflightFacts, chosen: AuthenticatedCipher,
                            reformat: LBAFormat?) -> Finding? {
-        let facts = d.facts
+        let facts = d.device
         guard !facts.hasProtectionInformation, d.sizeBytes > 0 else { return nil }
         let caps = f.deviceMapper.targets?.capabilities
         let unknownWhy: String

@@ -3,59 +3,6 @@ import SwcryptCore
 import Glibc
 #endif
 
-/// A block device as the kernel describes it in sysfs.
-public struct BlockDevice: Equatable, Sendable {
-    public enum Kind: Equatable, Sendable {
-        case nvmeNamespace(nsid: UInt32)
-        case partition(of: String, number: Int)
-        case loop
-        case deviceMapper(name: String)
-        case md
-        case scsiDisk
-        case nullBlock
-        case other
-    }
-
-    public var name: String
-    public var major: Int
-    public var minor: Int
-    public var kind: Kind
-    /// Logical block size in bytes (the whole disk's for a partition).
-    public var logicalBlockSize: Int
-    public var physicalBlockSize: Int
-    /// Capacity in bytes (sysfs `size` is in 512-byte sectors).
-    public var sizeBytes: UInt64
-    /// Per-block metadata bytes (`metadata_bytes`, Linux 6.9+); nil when not shown.
-    public var metadataBytes: Int?
-    /// The block-integrity profile (`integrity/format`): "none", "nop", "T10-DIF-TYPE1-CRC", ...
-    public var integrityFormat: String
-    public var integrityTagSize: Int
-    /// Holders (device-mapper names or md devices) of the device and its partitions.
-    public var holders: [String]
-    public var partitions: [String]
-
-    public var devicePath: String { "/dev/\(name)" }
-
-    public var isNVMeNamespace: Bool {
-        if case .nvmeNamespace = kind { return true }
-        return false
-    }
-
-    /// What the device is, for messages ("a loop device", "partition 1 of nvme0n1").
-    public var kindDescription: String {
-        switch kind {
-        case .nvmeNamespace(let nsid): return "NVMe namespace \(nsid)"
-        case .partition(let disk, let number): return "partition \(number) of \(disk)"
-        case .loop: return "a loop device"
-        case .deviceMapper(let dmName): return "device-mapper device '\(dmName)'"
-        case .md: return "an md RAID device"
-        case .scsiDisk: return "a SCSI disk"
-        case .nullBlock: return "a null_blk device"
-        case .other: return "a block device"
-        }
-    }
-}
-
 /// Reads the kernel's view from sysfs under an injectable root (tests use captured
 /// trees), like libnvme's `$LIBNVME_SYSFS_PATH`.
 public struct Sysfs: Sendable {
@@ -137,7 +84,7 @@ public struct Sysfs: Sendable {
             sizeBytes: Files.readInt("\(dir)/size").flatMap { UInt64(exactly: $0) }
                 .map { $0 <= TableLimits.maxSectors ? $0 * 512 : 0 } ?? 0,
             metadataBytes: Files.readInt("\(whole)/metadata_bytes"),
-            integrityFormat: Files.readText("\(whole)/integrity/format") ?? "none",
+            integrity: IntegrityProfile(sysfs: Files.readText("\(whole)/integrity/format") ?? "none"),
             integrityTagSize: Files.readInt("\(whole)/integrity/tag_size") ?? 0,
             holders: holderNames,
             partitions: partitions)

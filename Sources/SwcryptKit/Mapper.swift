@@ -182,7 +182,7 @@ public final class Mapper {
         let tagBytes = integrity.map { AuthenticatedCipher(cipher: spec, integrity: $0).metadataBytes }
 
         var layers = [PlannedLayer]()
-        var cryptFacts = target.facts
+        var cryptFacts = target
         var lowerDevice = target.majorMinor
         var available = (target.device.sizeBytes / 512)
         var names = [target.majorMinor: target.path]
@@ -196,12 +196,12 @@ public final class Mapper {
             layer.blockSize = blockSize
             layer.fixPadding = true
             layer.allowDiscards = r.allowDiscards
-            try validate(.integrity(layer), length: available, on: target.facts, kernel: kernel, insecure: r.allowInsecure)
+            try validate(.integrity(layer), length: available, on: target, kernel: kernel, insecure: r.allowInsecure)
             let name = r.name + StackNaming.integritySuffix
             layers.append(PlannedLayer(name: name, uuid: StackNaming.uuid(layer: .integrity, stack: stack, name: name),
                                        table: Table([TableLine(length: available, target: .integrity(layer))]),
                                        sizedByKernel: true))
-            cryptFacts = target.facts.underIntegrity(layer, lengthSectors: available)
+            cryptFacts = target.underIntegrity(tagSize: layer.tagSize, blockSize: layer.blockSize ?? 512, lengthSectors: available)
             cryptFacts.path = "/dev/mapper/\(name)"
             lowerDevice = "/dev/mapper/\(name)"
         }
@@ -263,7 +263,7 @@ public final class Mapper {
         t.fixPadding = true
         t.fixHmac = r.fixHmac
         let length = target.device.sizeBytes / 512
-        try validate(.integrity(t), length: length, on: target.facts, kernel: kernel, insecure: false)
+        try validate(.integrity(t), length: length, on: target, kernel: kernel, insecure: false)
         let stack = StackNaming.newStackID()
         return try MapPlan(name: r.name, stack: stack,
                        layers: [PlannedLayer(name: r.name, uuid: StackNaming.uuid(layer: .integrity, stack: stack, name: r.name),
@@ -287,7 +287,7 @@ public final class Mapper {
             let length = (t.device.sizeBytes / 512) / unit * unit
             guard length > 0 else { throw SwcryptError(.wrongDevice, device: t.path, "has no usable sectors") }
             let target = Target.linear(LinearTarget(device: t.majorMinor))
-            try validate(target, length: length, on: t.facts, kernel: kernel, insecure: false)
+            try validate(target, length: length, on: t, kernel: kernel, insecure: false)
             lines.append(TableLine(start: start, length: length, target: target))
             start += length
             names[t.majorMinor] = t.path
@@ -363,7 +363,7 @@ public final class Mapper {
                 let t = try resolveTableDevice(dev)
                 names[t.majorMinor] = t.path
                 numbers[dev] = t.majorMinor
-                var facts = t.facts
+                var facts = t
                 facts.path = dev
                 try validate(line.target, length: line.length, on: facts, kernel: kernel, insecure: allowInsecure)
             }
@@ -652,13 +652,13 @@ public final class Mapper {
         return try resolver.resolve(dev)
     }
 
-    private func validate(_ t: Target, length: UInt64, on facts: DeviceFacts, kernel: KernelTargets, insecure: Bool) throws(SwcryptError) {
+    private func validate(_ t: Target, length: UInt64, on facts: BlockTarget, kernel: KernelTargets, insecure: Bool) throws(SwcryptError) {
         try TableValidator.validate(t, lengthSectors: length, on: facts, kernel: kernel, policy: .init(allowInsecure: insecure))
     }
 
     private func defaultSectorSize(_ t: BlockTarget) -> Int {
         // 4096 when the device allows it (fewer tags, faster); else its logical block size.
-        if t.device.logicalBlockSize <= 4096 && t.device.sizeBytes % 4096 == 0 && t.facts.freeTagBytes == 0 { return 4096 }
+        if t.device.logicalBlockSize <= 4096 && t.device.sizeBytes % 4096 == 0 && t.device.freeTagBytes == 0 { return 4096 }
         return t.device.logicalBlockSize
     }
 

@@ -76,18 +76,12 @@ public struct NamespaceInspector: Sendable {
         return try IdentifyNamespace(bytes: bytes)
     }
 
-    public func kernelView(of device: BlockDevice) -> KernelBlockView {
-        KernelBlockView(logicalBlockSize: device.logicalBlockSize, metadataBytes: device.metadataBytes ?? 0,
-                        integrityFormat: device.integrityFormat, tagSize: device.integrityTagSize,
-                        capacityBytes: device.sizeBytes)
-    }
-
     /// `swcrypt id-ns`.
     public func report(_ path: String) throws(SwcryptError) -> NamespaceReport {
         let target = try resolve(path)
         let identify = try identify(target)
         return NamespaceReport(device: path, nsid: target.nsid, identify: identify,
-                               kernel: kernelView(of: target.device))
+                               kernel: target.device)
     }
 }
 

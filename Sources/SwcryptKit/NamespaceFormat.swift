@@ -60,8 +60,8 @@ public struct FormatPlan: Sendable {
 
 public struct FormatResult: Sendable {
     public var plan: FormatPlan
-    public var before: KernelBlockView
-    public var after: KernelBlockView
+    public var before: BlockDevice
+    public var after: BlockDevice
     public var deviceAfter: String
     public var warnings: [String]
 }
@@ -135,7 +135,7 @@ public struct NamespaceFormatter: Sendable {
     /// O_EXCL during the format, so nothing can claim it in between.
     public func execute(_ plan: FormatPlan, wait: Duration = .seconds(30)) throws(SwcryptError) -> FormatResult {
         let path = plan.target.path
-        let before = inspector.kernelView(of: plan.target.device)
+        let before = plan.target.device
         var warnings = [String]()
         var held = [NVMeDevice]()
         for device in plan.affected {
@@ -182,7 +182,7 @@ public struct NamespaceFormatter: Sendable {
         if let e = BlockIoctl.flushBuffers(newPath) { warnings.append("BLKFLSBUF on \(newPath): \(e)") }
         if let e = BlockIoctl.rereadPartitions(newPath) { warnings.append("BLKRRPART on \(newPath): \(e)") }
 
-        let view = inspector.kernelView(of: after)
+        let view = after
         // Check the device's own word too.
         let identify = try inspector.identify(NVMeNamespaceTarget(path: newPath, device: after, nsid: plan.target.nsid,
                                                                    controllers: plan.target.controllers))
@@ -253,11 +253,11 @@ public struct NamespaceFormatter: Sendable {
                            + "\(last.logicalBlockSize)+\(last.metadataBytes ?? 0) after \(limit)")
     }
 
-    private func verifyKernelCanUse(_ plan: FormatPlan, _ view: KernelBlockView, device: String) throws(SwcryptError) {
+    private func verifyKernelCanUse(_ plan: FormatPlan, _ view: BlockDevice, device: String) throws(SwcryptError) {
         let expected = plan.to.ms == 0 ? "none" : (plan.request.protectionType == 0 ? "nop" : nil)
-        if let expected, view.integrityFormat != expected {
+        if let expected, view.integrity.description != expected {
             throw SwcryptError(.wrongDevice, device: device,
-                               "formatted to \(plan.to.geometry), but the kernel's integrity profile is \(view.integrityFormat), expected \(expected)")
+                               "formatted to \(plan.to.geometry), but the kernel's integrity profile is \(view.integrity), expected \(expected)")
         }
     }
 }

@@ -151,29 +151,15 @@ public struct Preflight: Sendable {
 
     /// sysfs facts, mounts and holders; for an NVMe namespace also Identify
     /// Namespace, made into id-ns's report (its per-format fits are reused).
-    public func deviceFacts(_ target: BlockTarget) -> PreflightDevice {
+    public func deviceFacts(_ target: BlockTarget) -> CheckedDevice {
         let d = target.device
-        let kind: PreflightDevice.Kind
-        switch d.kind {
-        case .nvmeNamespace: kind = .nvmeNamespace
-        case .partition: kind = .partition
-        case .loop: kind = .loop
-        case .deviceMapper: kind = .deviceMapper
-        case .md, .scsiDisk, .nullBlock, .other: kind = .other
-        }
-        var device = PreflightDevice(
-            path: target.path, name: d.name, kind: kind, kindDescription: d.kindDescription,
-            logicalBlockSize: d.logicalBlockSize, physicalBlockSize: d.physicalBlockSize, sizeBytes: d.sizeBytes,
-            metadataBytes: d.metadataBytes, integrityFormat: d.integrityFormat, integrityTagSize: d.integrityTagSize,
-            holders: d.holders, mounts: sysfs.mounts(of: d))
+        var device = CheckedDevice(path: target.path, device: d, mounts: sysfs.mounts(of: d))
         if case .nvmeNamespace(let nsid) = d.kind {
-            let inspector = NamespaceInspector(sysfs: sysfs)
             let ns = NVMeNamespaceTarget(path: target.path, device: d, nsid: nsid,
                                          controllers: sysfs.nvmeControllers(ofNamespace: d.name))
             switch identify(ns) {
             case .success(let id):
-                device.namespace = NamespaceReport(device: target.path, nsid: nsid, identify: id,
-                                                   kernel: inspector.kernelView(of: d))
+                device.namespace = NamespaceReport(device: target.path, nsid: nsid, identify: id, kernel: d)
             case .failure(let error):
                 device.namespaceProblem = error.description
             }

@@ -182,7 +182,7 @@ public struct TestDevices: Sendable {
         guard let d = sysfs.blockDevice(name: name) else { return nil }
         let backing = kind == .loop ? sysfs.loopBackingFile(name) : nil
         return TestDevice(kind: kind, name: name, device: "\(devRoot)/\(name)", sizeBytes: d.sizeBytes,
-                          logicalBlockSize: d.logicalBlockSize, integrityFormat: d.integrityFormat,
+                          logicalBlockSize: d.logicalBlockSize, integrityFormat: d.integrity.description,
                           backingFile: backing, directIO: kind == .loop ? sysfs.loopDirectIO(name) : nil)
     }
 

@@ -167,7 +167,7 @@ public final class VolumeManager {
         var warnings = [String]()
 
         var reformat: FormatPlan?
-        var facts = target.facts
+        var facts = target.device
         if facts.freeTagBytes < tag, target.device.isNVMeNamespace, r.nvmeLBAF != .keep {
             let inspector = NamespaceInspector()
             let ns = try inspector.resolve(r.path)
@@ -176,7 +176,7 @@ public final class VolumeManager {
             switch r.nvmeLBAF {
             case .index(let i): index = i
             default:
-                let report = NamespaceReport(device: r.path, nsid: ns.nsid, identify: identify, kernel: inspector.kernelView(of: ns.device))
+                let report = NamespaceReport(device: r.path, nsid: ns.nsid, identify: identify, kernel: ns.device)
                 guard let f = report.smallestFormat(holding: AuthenticatedCipher(cipher: spec, integrity: integrity)) else {
                     throw SwcryptError(.wrongDevice, device: r.path, "no 4096-byte LBA format of this namespace holds \(tag) bytes of metadata; use the dm-integrity layout (without --nvme-lbaf)")
                 }
@@ -187,18 +187,20 @@ public final class VolumeManager {
                 throw SwcryptError(.failure, device: r.path, "LBA format \(index) (\(p.to.geometry)) has \(p.to.ms) metadata bytes; \(spec.cryptsetupName)/\(integrity.cryptsetupName) needs \(tag)")
             }
             reformat = p
-            facts = DeviceFacts(path: r.path, logicalBlockSize: p.to.dataSize, sizeBytes: target.device.sizeBytes,
-                                metadataBytes: p.to.ms, integrityFormat: "nop")
+            // The device as it will be after the reformat.
+            facts.logicalBlockSize = p.to.dataSize
+            facts.metadataBytes = p.to.ms
+            facts.integrity = .nop
         }
 
         let layout: IntegrityLayout
         if facts.hasProtectionInformation {
-            throw SwcryptError(.wrongDevice, device: r.path, "the device's integrity profile \(facts.integrityFormat) is in use by protection information; reformat it without PI (swcrypt nvme-format --pi 0) or use a device without it")
+            throw SwcryptError(.wrongDevice, device: r.path, "the device's integrity profile \(facts.integrity) is in use by protection information; reformat it without PI (swcrypt nvme-format --pi 0) or use a device without it")
         }
         if facts.freeTagBytes >= tag {
             layout = .inlineHardware
         } else {
-            if facts.metadataBytes > 0 && facts.freeTagBytes > 0 {
+            if (facts.metadataBytes ?? 0) > 0 && facts.freeTagBytes > 0 {
                 warnings.append("the device has \(facts.freeTagBytes) metadata bytes per sector, fewer than the \(tag) \(spec.cryptsetupName)/\(integrity.cryptsetupName) needs; using dm-integrity instead")
             }
             switch r.integrityMode {
@@ -393,10 +395,10 @@ public final class VolumeManager {
         let info = device.info
         var warnings = [String]()
         if info.layout == .inlineHardware {
-            let facts = target.facts
+            let facts = target.device
             if facts.freeTagBytes < info.tagBytes {
-                let have = facts.hasProtectionInformation ? "its metadata is taken by protection information (\(facts.integrityFormat))"
-                    : "it now offers \(facts.freeTagBytes) (logical block \(facts.logicalBlockSize)+\(facts.metadataBytes), profile \(facts.integrityFormat))"
+                let have = facts.hasProtectionInformation ? "its metadata is taken by protection information (\(facts.integrity))"
+                    : "it now offers \(facts.freeTagBytes) (logical block \(facts.logicalBlockSize)+\(facts.metadataBytes ?? 0), profile \(facts.integrity))"
                 throw SwcryptError(.wrongDevice, device: path, "the volume keeps \(info.tagBytes)-byte tags in the device's per-sector metadata (inline HW tags), but \(have); was the namespace reformatted?")
             }
             if facts.logicalBlockSize != info.sectorSize {

@@ -87,7 +87,8 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
     public struct Device: Codable, Equatable, Sendable {
         public var path: String
         public var name: String
-        public var kind: PreflightDevice.Kind
+        /// "nvme-namespace", "partition", "loop", "dm" or "other".
+        public var kind: String
         public var description: String
         public var logicalBlockSize: Int
         public var physicalBlockSize: Int
@@ -177,13 +178,21 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
                         mibPerSecond: a.mibPerSecond.map { ($0 * 10).rounded() / 10 }, problem: problem)
         }
         let device = f.device.map { d -> Device in
-            let facts = d.facts
+            let facts = d.device
+            let kind: String
+            switch d.kind {
+            case .nvmeNamespace: kind = "nvme-namespace"
+            case .partition: kind = "partition"
+            case .loop: kind = "loop"
+            case .deviceMapper: kind = "dm"
+            case .md, .scsiDisk, .nullBlock, .other: kind = "other"
+            }
             let fits = facts.hasProtectionInformation ? [] : AuthenticatedCipher.common
                 .filter { $0.metadataBytes <= facts.freeTagBytes }
                 .map { NamespaceReportJSON.Cipher(name: $0.name, metadataBytes: $0.metadataBytes) }
-            return Device(path: d.path, name: d.name, kind: d.kind, description: d.kindDescription,
+            return Device(path: d.path, name: d.name, kind: kind, description: d.kindDescription,
                           logicalBlockSize: d.logicalBlockSize, physicalBlockSize: d.physicalBlockSize,
-                          sizeBytes: d.sizeBytes, metadataBytes: d.metadataBytes, integrityFormat: d.integrityFormat,
+                          sizeBytes: d.sizeBytes, metadataBytes: d.metadataBytes, integrityFormat: d.integrity.description,
                           tagSize: d.integrityTagSize, freeMetadataBytes: facts.hasProtectionInformation ? 0 : facts.freeTagBytes,
                           protectionInformation: facts.hasProtectionInformation, fits: fits,
                           holders: d.holders, mounts: d.mounts,

@@ -8,9 +8,9 @@ extension NamespaceReport {
         lines.append("")
         lines.append("kernel view of \(device):")
         lines.append("  logical block size : \(kernel.logicalBlockSize)")
-        lines.append("  metadata bytes     : \(kernel.metadataBytes)")
-        lines.append("  integrity profile  : \(kernel.integrityFormat) (tag size \(kernel.tagSize))")
-        lines.append("  capacity           : \(kernel.capacityBytes) bytes (\(formatMiB(kernel.capacityBytes)))")
+        lines.append("  metadata bytes     : \(kernel.metadataBytes ?? 0)")
+        lines.append("  integrity profile  : \(kernel.integrity) (tag size \(kernel.integrityTagSize))")
+        lines.append("  capacity           : \(kernel.sizeBytes) bytes (\(formatMiB(kernel.sizeBytes)))")
         lines.append("")
         for fit in fits {
             let list = fit.ciphers.isEmpty
@@ -60,7 +60,7 @@ public struct NamespaceReportJSON: Codable, Equatable, Sendable {
     public var flbas: Int
     public var inUse: Int
     public var lbafs: [LBAF]
-    public var kernel: KernelBlockView
+    public var kernel: KernelView
     public var fits: [Fit]
     public var verdict: String
 
@@ -79,11 +79,36 @@ public struct NamespaceReportJSON: Codable, Equatable, Sendable {
             LBAF(index: $0.index, ms: $0.ms, lbads: $0.lbads, dataSize: $0.dataSize, rp: $0.rp,
                  inUse: $0.index == r.identify.inUseIndex)
         }
-        kernel = r.kernel
+        kernel = KernelView(r.kernel)
         fits = r.fits.map { f in
             Fit(geometry: f.lbaf.geometry, lbaf: f.lbaf.index,
                 ciphers: f.ciphers.map { Cipher(name: $0.name, metadataBytes: $0.metadataBytes) })
         }
         verdict = r.verdict
+    }
+}
+
+/// The kernel's view of a block device in `--json` (id-ns, nvme-format's before and after).
+public struct KernelView: Codable, Equatable, Sendable {
+    public var logicalBlockSize: Int
+    public var metadataBytes: Int
+    public var integrityFormat: String
+    public var tagSize: Int
+    public var capacityBytes: UInt64
+
+    public init(_ d: BlockDevice) {
+        logicalBlockSize = d.logicalBlockSize
+        metadataBytes = d.metadataBytes ?? 0
+        integrityFormat = d.integrity.description
+        tagSize = d.integrityTagSize
+        capacityBytes = d.sizeBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case logicalBlockSize = "logical_block_size"
+        case metadataBytes = "metadata_bytes"
+        case integrityFormat = "integrity_format"
+        case tagSize = "tag_size"
+        case capacityBytes = "capacity_bytes"
     }
 }

@@ -7,8 +7,8 @@ public struct NvmeFormatReport: Encodable {
     public var nsid: UInt32
     public var lbaf: Int
     public var geometry: String
-    public var before: KernelBlockView
-    public var after: KernelBlockView
+    public var before: KernelView
+    public var after: KernelView
     public var warnings: [String]
 
     public init(_ r: FormatResult) {
@@ -16,8 +16,8 @@ public struct NvmeFormatReport: Encodable {
         nsid = r.plan.target.nsid
         lbaf = r.plan.to.index
         geometry = r.plan.to.geometry
-        before = r.before
-        after = r.after
+        before = KernelView(r.before)
+        after = KernelView(r.after)
         warnings = r.warnings
     }
 

@@ -42,13 +42,13 @@ final class GoldenOutputTests: XCTestCase {
     func namespace(flbas: UInt8, metadata: Int, format: String, capacity: UInt64 = 512 << 20) throws -> NamespaceReport {
         NamespaceReport(device: "/dev/nvme0n1", nsid: 1,
                         identify: try IdentifyNamespace(bytes: qemuIdentifyNamespace(flbas: flbas)),
-                        kernel: KernelBlockView(logicalBlockSize: format == "none" && metadata == 0 ? 4096 : 4096,
-                                                metadataBytes: metadata, integrityFormat: format, tagSize: 0,
-                                                capacityBytes: capacity))
+                        kernel: blockTarget(path: "/dev/nvme0n1", name: "nvme0n1", kind: .nvmeNamespace(nsid: 1),
+                                            logicalBlockSize: 4096, sizeBytes: capacity, metadataBytes: metadata,
+                                            integrityFormat: format).device)
     }
 
     func checkFacts(root: Bool = true, dm: DeviceMapperFacts.Access? = nil, aegis: CryptoAvailability = .available,
-                    cryptsetup: String? = "2.8.8", inlineTags: Bool = true, device: PreflightDevice? = nil) -> PreflightFacts {
+                    cryptsetup: String? = "2.8.8", inlineTags: Bool = true, device: CheckedDevice? = nil) -> PreflightFacts {
         let aeads = AuthenticatedCipher.common.map { c -> AEADFact in
             let availability: CryptoAvailability = c.cipher.cipher == "aegis128" ? aegis : .available
             return AEADFact(cipher: c, algorithm: KernelCipher(c.cipher, integrity: c.integrity).algorithm,
@@ -62,16 +62,14 @@ final class GoldenOutputTests: XCTestCase {
                               aeads: aeads, cryptsetupVersion: cryptsetup, cryptsetupHasInlineTags: inlineTags, device: device)
     }
 
-    func nvmeDevice(metadata: Int, format: String) throws -> PreflightDevice {
-        PreflightDevice(path: "/dev/nvme0n1", name: "nvme0n1", kind: .nvmeNamespace, kindDescription: "NVMe namespace 1",
-                        logicalBlockSize: 4096, physicalBlockSize: 4096, sizeBytes: 512 << 20, metadataBytes: metadata,
-                        integrityFormat: format,
-                        namespace: try namespace(flbas: metadata == 64 ? 7 : 4, metadata: metadata, format: format))
+    func nvmeDevice(metadata: Int, format: String) throws -> CheckedDevice {
+        let report = try namespace(flbas: metadata == 64 ? 7 : 4, metadata: metadata, format: format)
+        return CheckedDevice(path: "/dev/nvme0n1", device: report.kernel, namespace: report)
     }
 
     func blockDevice(_ name: String, size: UInt64 = 512 << 20, metadata: Int? = 64, format: String = "nop") -> BlockDevice {
         BlockDevice(name: name, major: 259, minor: 1, kind: .nvmeNamespace(nsid: 1), logicalBlockSize: 4096,
-                    physicalBlockSize: 4096, sizeBytes: size, metadataBytes: metadata, integrityFormat: format,
+                    physicalBlockSize: 4096, sizeBytes: size, metadataBytes: metadata, integrity: IntegrityProfile(sysfs: format),
                     integrityTagSize: 0, holders: [], partitions: ["nvme0n1p1"])
     }
 
@@ -106,10 +104,10 @@ final class GoldenOutputTests: XCTestCase {
             ("check-not-root", checkFacts(root: false, dm: .notRoot, aegis: .unknown("no AF_ALG (CONFIG_CRYPTO_USER_API_AEAD)"))),
             ("check-no-device-mapper-old-library", checkFacts(dm: .unavailable("/dev/mapper/control: No such file or directory"),
                                                              cryptsetup: "2.6.1", inlineTags: false,
-                                                             device: PreflightDevice(path: "/dev/sdb", name: "sdb", kind: .other, kindDescription: "a SCSI disk",
-                                                                                     logicalBlockSize: 512, physicalBlockSize: 4096, sizeBytes: 8 << 30,
-                                                                                     metadataBytes: 8, integrityFormat: "T10-DIF-TYPE1-CRC", integrityTagSize: 0,
-                                                                                     holders: ["vg0-root (dm-0)"], mounts: ["/dev/sdb1 on /srv"]))),
+                                                             device: CheckedDevice(path: "/dev/sdb", device: blockTarget(
+                                                                path: "/dev/sdb", name: "sdb", kind: .scsiDisk, logicalBlockSize: 512, physicalBlockSize: 4096,
+                                                                sizeBytes: 8 << 30, metadataBytes: 8, integrityFormat: "T10-DIF-TYPE1-CRC",
+                                                                holders: ["vg0-root (dm-0)"]).device, mounts: ["/dev/sdb1 on /srv"]))),
         ]
         for (name, facts) in cases {
             let r = CheckReport(facts: facts)
@@ -212,8 +210,8 @@ final class GoldenOutputTests: XCTestCase {
         let plan = FormatPlan(target: target, from: identify.lbafs[4], to: identify.lbafs[7],
                               affected: [target.device], request: FormatRequest(path: "/dev/nvme0n1", selection: .index(7)))
         let result = FormatResult(plan: plan,
-                                  before: KernelBlockView(logicalBlockSize: 4096, metadataBytes: 0, integrityFormat: "none", tagSize: 0, capacityBytes: 512 << 20),
-                                  after: KernelBlockView(logicalBlockSize: 4096, metadataBytes: 64, integrityFormat: "nop", tagSize: 0, capacityBytes: 512 << 20),
+                                  before: blockDevice("nvme0n1", metadata: 0, format: "none"),
+                                  after: blockDevice("nvme0n1", metadata: 64, format: "nop"),
                                   deviceAfter: "/dev/nvme0n1", warnings: ["the kernel took 2.0 s to show the new format"])
         try golden("nvme-format", lines: plan.summaryLines + ["--"] + NvmeFormatReport(result).lines)
         try golden("nvme-format", json: NvmeFormatReport(result))

@@ -89,7 +89,7 @@ final class ParserFuzzTests: XCTestCase {
             if rng.next() % 2 == 0 { try "259:\(rng.next() % 64)\n".write(toFile: "\(dev)/dev", atomically: false, encoding: .utf8) }
             if let d = sysfs.blockDevice(name: "fz0") {
                 devices += 1
-                _ = (d.kindDescription, d.metadataBytes, d.integrityFormat)
+                _ = (d.kindDescription, d.metadataBytes, d.integrity)
             }
             if let c = sysfs.inlineCrypto(at: "\(dev)/queue/crypto") {
                 _ = c.summary

@@ -71,10 +71,10 @@ final class PreflightGatherTests: FixtureTreeTestCase {
         let facts = preflight { target in
             target.nsid == 1 ? .success(identify) : .failure(SwcryptError(.wrongDevice, "unexpected nsid"))
         }.deviceFacts(BlockTarget(path: "/dev/nvme0n1", device: device))
-        XCTAssertEqual(facts.kind, .nvmeNamespace)
+        XCTAssertEqual(facts.kind, .nvmeNamespace(nsid: 1))
         XCTAssertEqual(facts.kindDescription, "NVMe namespace 1")
         XCTAssertEqual(facts.metadataBytes, 64)
-        XCTAssertEqual(facts.integrityFormat, "nop")
+        XCTAssertEqual(facts.integrity, .nop)
         XCTAssertEqual(facts.sizeBytes, 1048576 * 512)
         XCTAssertEqual(facts.mounts, ["/dev/nvme0n1p1 on /mnt"])
         XCTAssertEqual(facts.namespace?.identify.inUse?.geometry, "4096+64")

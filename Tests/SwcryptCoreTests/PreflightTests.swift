@@ -22,27 +22,27 @@ final class PreflightTests: XCTestCase {
                dm: DeviceMapperFacts.Access = .queried(driver: "4.48.0", targets: kernel612),
                aeads: [AEADFact] = aeads(.available), modules: [ModuleFact] = loadedModules,
                cryptsetup: String? = "2.8.8", inlineTags: Bool = true,
-               device: PreflightDevice? = nil) -> PreflightFacts {
+               device: CheckedDevice? = nil) -> PreflightFacts {
         PreflightFacts(kernelRelease: release, isRoot: root, modulesDirectory: "/lib/modules/\(release)",
                        modules: modules, deviceMapper: DeviceMapperFacts(dm), aeads: aeads,
                        cryptsetupVersion: cryptsetup, cryptsetupHasInlineTags: inlineTags, device: device)
     }
 
-    func namespace(flbas: UInt8, metadata: Int, format: String = "nop") throws -> PreflightDevice {
+    func namespace(flbas: UInt8, metadata: Int, format: String = "nop") throws -> CheckedDevice {
+        let target = blockTarget(path: "/dev/nvme0n1", name: "nvme0n1", kind: .nvmeNamespace(nsid: 1), logicalBlockSize: 4096,
+                                 sizeBytes: 512 << 20, metadataBytes: metadata, integrityFormat: format)
         let report = NamespaceReport(device: "/dev/nvme0n1", nsid: 1,
                                      identify: try IdentifyNamespace(bytes: qemuIdentifyNamespace(flbas: flbas)),
-                                     kernel: KernelBlockView(logicalBlockSize: 4096, metadataBytes: metadata,
-                                                             integrityFormat: format, tagSize: 0, capacityBytes: 512 << 20))
-        return PreflightDevice(path: "/dev/nvme0n1", name: "nvme0n1", kind: .nvmeNamespace, kindDescription: "NVMe namespace 1",
-                               logicalBlockSize: 4096, physicalBlockSize: 4096, sizeBytes: 512 << 20,
-                               metadataBytes: metadata, integrityFormat: format, namespace: report)
+                                     kernel: target.device)
+        return CheckedDevice(path: target.path, device: target.device, namespace: report)
     }
 
     func disk(_ name: String = "sda", logical: Int = 512, size: UInt64 = 64 << 20, metadata: Int? = 0,
-              format: String = "none", tagSize: Int = 0, holders: [String] = [], mounts: [String] = []) -> PreflightDevice {
-        PreflightDevice(path: "/dev/\(name)", name: name, kind: .other, kindDescription: "a SCSI disk",
-                        logicalBlockSize: logical, physicalBlockSize: 4096, sizeBytes: size, metadataBytes: metadata,
-                        integrityFormat: format, integrityTagSize: tagSize, holders: holders, mounts: mounts)
+              format: String = "none", tagSize: Int = 0, holders: [String] = [], mounts: [String] = []) -> CheckedDevice {
+        let target = blockTarget(path: "/dev/\(name)", name: name, kind: .scsiDisk, logicalBlockSize: logical, physicalBlockSize: 4096,
+                                 sizeBytes: size, metadataBytes: metadata, integrityFormat: format, integrityTagSize: tagSize,
+                                 holders: holders)
+        return CheckedDevice(path: target.path, device: target.device, mounts: mounts)
     }
 
     func finding(_ r: CheckReport, _ item: String, file: StaticString = #filePath, line: UInt = #line) throws -> Finding {
@@ -322,8 +322,7 @@ final class PreflightTests: XCTestCase {
 
     func testDMIntegrityLayerBeneath() throws {
         var d = disk("dm-1", logical: 4096, metadata: nil, format: "DM-DIF-EXT-TAG", tagSize: 32)
-        d.kind = .deviceMapper
-        d.kindDescription = "device-mapper device 'vol_dif'"
+        d.device.kind = .deviceMapper(name: "vol_dif")
         let r = CheckReport(facts: facts(device: d))
         XCTAssertEqual(try finding(r, "metadata").detail,
                        "4096+?: 32 metadata bytes per sector free for tags (a dm-integrity layer beneath (DM-DIF-EXT-TAG))")

@@ -6,8 +6,8 @@ final class ReportTests: XCTestCase {
     func report(flbas: UInt8, metadata: Int, format: String, capacity: UInt64 = 512 << 20) throws -> NamespaceReport {
         NamespaceReport(device: "/dev/nvme0n1", nsid: 1,
                         identify: try IdentifyNamespace(bytes: qemuIdentifyNamespace(flbas: flbas)),
-                        kernel: KernelBlockView(logicalBlockSize: 4096, metadataBytes: metadata,
-                                                integrityFormat: format, tagSize: 0, capacityBytes: capacity))
+                        kernel: blockTarget(path: "/dev/nvme0n1", logicalBlockSize: 4096, sizeBytes: capacity,
+                                            metadataBytes: metadata, integrityFormat: format).device)
     }
 
     func testFitsPerGeometry() throws {

@@ -39,7 +39,7 @@ final class SysfsTests: FixtureTreeTestCase {
         XCTAssertEqual(d.kind, .nvmeNamespace(nsid: 1))
         XCTAssertEqual(d.logicalBlockSize, 4096)
         XCTAssertEqual(d.metadataBytes, 64)
-        XCTAssertEqual(d.integrityFormat, "nop")
+        XCTAssertEqual(d.integrity, .nop)
         XCTAssertEqual(d.sizeBytes, 1048576 * 512)
         XCTAssertEqual(d.partitions, ["nvme0n1p1"])
         XCTAssertEqual(d.holders, ["swcrypt-test (dm-0)"])

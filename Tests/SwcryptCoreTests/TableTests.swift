@@ -174,9 +174,9 @@ final class TableTests: XCTestCase {
         let hostile = ["-1", "-5", "0", "1", "9223372036854775807", "18446744073709551615", "18014398509481984",
                        "4294967295", "4096", "3", "999999999999999999999"]
         let devices = [
-            DeviceFacts(path: "meta", logicalBlockSize: 4096, sizeBytes: 512 << 20, metadataBytes: 64, integrityFormat: "nop"),
-            DeviceFacts(path: "plain", logicalBlockSize: 512, sizeBytes: 1 << 30),
-            DeviceFacts(path: "empty", logicalBlockSize: 4096, sizeBytes: 0),
+            blockTarget(path: "meta", logicalBlockSize: 4096, sizeBytes: 512 << 20, metadataBytes: 64, integrityFormat: "nop"),
+            blockTarget(path: "plain", logicalBlockSize: 512, sizeBytes: 1 << 30),
+            blockTarget(path: "empty", logicalBlockSize: 4096, sizeBytes: 0),
         ]
         let kernel = KernelTargets(["crypt": TargetVersion(1, 28), "integrity": TargetVersion(1, 13), "linear": TargetVersion(1, 4),
                                     "flakey": TargetVersion(1, 5)])
@@ -199,7 +199,7 @@ final class TableTests: XCTestCase {
                     if (try? TableValidator.validate(line.target, lengthSectors: line.length, on: d, kernel: kernel)) != nil {
                         validated += 1
                     }
-                    if case .integrity(let it) = line.target { _ = d.underIntegrity(it, lengthSectors: line.length) }
+                    if case .integrity(let it) = line.target { _ = d.underIntegrity(tagSize: it.tagSize, blockSize: it.blockSize ?? 512, lengthSectors: line.length) }
                 }
             }
             _ = try? table.render()

@@ -6,12 +6,12 @@ final class ValidationTests: XCTestCase {
                                    "linear": TargetVersion(1, 4, 0), "flakey": TargetVersion(1, 5, 0)])
     let kernel66 = KernelTargets(["crypt": TargetVersion(1, 25, 0), "integrity": TargetVersion(1, 10, 0),
                                   "linear": TargetVersion(1, 4, 0)])
-    let ns64 = DeviceFacts(path: "/dev/nvme0n1", logicalBlockSize: 4096, sizeBytes: 512 << 20, metadataBytes: 64,
+    let ns64 = blockTarget(path: "/dev/nvme0n1", logicalBlockSize: 4096, sizeBytes: 512 << 20, metadataBytes: 64,
                            integrityFormat: "nop")
-    let ns16 = DeviceFacts(path: "/dev/nvme0n1", logicalBlockSize: 4096, sizeBytes: 512 << 20, metadataBytes: 16,
+    let ns16 = blockTarget(path: "/dev/nvme0n1", logicalBlockSize: 4096, sizeBytes: 512 << 20, metadataBytes: 16,
                            integrityFormat: "nop")
-    let plain = DeviceFacts(path: "/dev/nullb0", logicalBlockSize: 512, sizeBytes: 256 << 20)
-    let pi = DeviceFacts(path: "/dev/sda", logicalBlockSize: 4096, sizeBytes: 64 << 20, metadataBytes: 8,
+    let plain = blockTarget(path: "/dev/nullb0", logicalBlockSize: 512, sizeBytes: 256 << 20)
+    let pi = blockTarget(path: "/dev/sda", logicalBlockSize: 4096, sizeBytes: 64 << 20, metadataBytes: 8,
                          integrityFormat: "T10-DIF-TYPE1-CRC", integrityTagSize: 2)
 
     func crypt(_ cipher: String, _ integrity: String?, bytes: Int? = nil, sectorSize: Int? = 4096,
@@ -23,7 +23,7 @@ final class ValidationTests: XCTestCase {
                            integrity: (bytes ?? needed).map { .init(bytes: $0, type: "aead") }, sectorSize: sectorSize)
     }
 
-    func message(_ target: Target, length: UInt64 = 8192, on device: DeviceFacts, kernel: KernelTargets? = nil,
+    func message(_ target: Target, length: UInt64 = 8192, on device: BlockTarget, kernel: KernelTargets? = nil,
                  policy: ValidationPolicy = .init()) -> String? {
         do {
             try TableValidator.validate(target, lengthSectors: length, on: device, kernel: kernel ?? kernel612, policy: policy)
@@ -58,7 +58,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertTrue(m.contains("smaller than the device's logical block size 4096"), m)
         let odd = try XCTUnwrap(message(.crypt(crypt("aes-gcm-random", "aead")), length: 8193, on: ns64))
         XCTAssertTrue(odd.contains("not a multiple of sector_size 4096"), odd)
-        let dev = DeviceFacts(path: "/dev/loop0", logicalBlockSize: 512, sizeBytes: (1 << 20) + 512)
+        let dev = blockTarget(path: "/dev/loop0", logicalBlockSize: 512, sizeBytes: (1 << 20) + 512)
         let size = try XCTUnwrap(message(.linear(LinearTarget(device: "/dev/loop0")), length: 4096, on: dev))
         XCTAssertTrue(size.contains("needs sectors 0..<4096 but the device has 2049 sectors"), size)
     }
@@ -81,7 +81,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertNil(message(.integrity(i), on: ns64))
         let old = try XCTUnwrap(message(.integrity(i), on: ns64, kernel: kernel66))
         XCTAssertTrue(old.contains("Inline mode needs dm-integrity >= 1.12"), old)
-        let noMeta = try XCTUnwrap(message(.integrity(i), on: DeviceFacts(path: "/dev/nvme1n1", logicalBlockSize: 4096, sizeBytes: 1 << 30)))
+        let noMeta = try XCTUnwrap(message(.integrity(i), on: blockTarget(path: "/dev/nvme1n1", logicalBlockSize: 4096, sizeBytes: 1 << 30)))
         XCTAssertTrue(noMeta.contains("offers 0 bytes"), noMeta)
         XCTAssertNotNil(message(.crypt(crypt("aes-gcm-random", "aead")), on: ns64, kernel: KernelTargets([:])))
     }
@@ -99,10 +99,8 @@ final class ValidationTests: XCTestCase {
     }
 
     func testStackedOnIntegrityLayer() {
-        var layer = IntegrityTarget(device: "/dev/nullb0", tagSize: 28, mode: .journal)
-        layer.blockSize = 4096
-        let facts = plain.underIntegrity(layer, lengthSectors: 8192)
-        XCTAssertEqual(facts.freeTagBytes, 28)
+        let facts = plain.underIntegrity(tagSize: 28, blockSize: 4096, lengthSectors: 8192)
+        XCTAssertEqual(facts.device.freeTagBytes, 28)
         var c = crypt("aes-gcm-random", "aead")
         c.device = "/dev/mapper/x_dif"
         XCTAssertNil(message(.crypt(c), on: facts))

@@ -1,125 +1,6 @@
 /// Checks made before any device is opened for writing: each failure names the
 /// device and the numbers.
 
-/// A target version as the kernel reports it (`dmsetup targets`).
-public struct TargetVersion: Comparable, Hashable, Sendable, CustomStringConvertible {
-    public var major: Int, minor: Int, patch: Int
-    public init(_ major: Int, _ minor: Int, _ patch: Int = 0) {
-        self.major = major; self.minor = minor; self.patch = patch
-    }
-    public static func < (a: Self, b: Self) -> Bool {
-        (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
-    }
-    public var description: String { "\(major).\(minor).\(patch)" }
-}
-
-/// What the running kernel's device-mapper targets support, probed once.
-public struct KernelTargets: Sendable, Equatable {
-    public var versions: [String: TargetVersion]
-    public init(_ versions: [String: TargetVersion]) { self.versions = versions }
-
-    public subscript(_ name: String) -> TargetVersion? { versions[name] }
-
-    public struct Capabilities: OptionSet, Sendable {
-        public let rawValue: Int
-        public init(rawValue: Int) { self.rawValue = rawValue }
-        /// dm-integrity Inline mode (I): integrity >= 1.12 (Linux 6.11).
-        public static let integrityInline = Capabilities(rawValue: 1 << 0)
-        /// dm-crypt directly on device metadata (crypt >= 1.27, Linux 6.11).
-        public static let cryptOnMetadata = Capabilities(rawValue: 1 << 1)
-        /// `integrity_key_size:` (crypt >= 1.28).
-        public static let integrityKeySize = Capabilities(rawValue: 1 << 2)
-        /// `no_read_workqueue`/`no_write_workqueue` (crypt >= 1.22).
-        public static let noWorkqueue = Capabilities(rawValue: 1 << 3)
-        /// `high_priority` (crypt >= 1.26).
-        public static let highPriority = Capabilities(rawValue: 1 << 4)
-    }
-
-    /// What a capability needs: the one version table (validation and `swcrypt check` read it).
-    public struct Requirement: Sendable {
-        public var capability: Capabilities
-        /// The device-mapper target ("crypt", "integrity").
-        public var target: String
-        public var minimum: TargetVersion
-        /// The Linux release that brought it, where it matters to the user.
-        public var linux: String?
-        /// Short name, as `swcrypt check` lists it.
-        public var name: String
-    }
-
-    public static let requirements: [Requirement] = [
-        Requirement(capability: .cryptOnMetadata, target: "crypt", minimum: TargetVersion(1, 27), linux: "6.11", name: "inline tags"),
-        Requirement(capability: .integrityKeySize, target: "crypt", minimum: TargetVersion(1, 28), linux: nil, name: "integrity_key_size"),
-        Requirement(capability: .noWorkqueue, target: "crypt", minimum: TargetVersion(1, 22), linux: nil, name: "no_read/write_workqueue"),
-        Requirement(capability: .highPriority, target: "crypt", minimum: TargetVersion(1, 26), linux: nil, name: "high_priority"),
-        Requirement(capability: .integrityInline, target: "integrity", minimum: TargetVersion(1, 12), linux: "6.11", name: "Inline mode"),
-    ]
-
-    /// Derived from target versions, like cryptsetup's `_dm_set_crypt_compat`.
-    public var capabilities: Capabilities {
-        var c = Capabilities()
-        for r in Self.requirements {
-            if let v = versions[r.target], v >= r.minimum { c.insert(r.capability) }
-        }
-        return c
-    }
-}
-
-extension TargetVersion {
-    /// The leading "major.minor[.patch]" of a version text: "6.12.95+deb12-amd64",
-    /// "2.8.1", "4.48.0". nil without at least major and minor.
-    public init?(parsing text: String) {
-        let head = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-        let parts = head.split(separator: ".", omittingEmptySubsequences: false).prefix(3).map { Int($0) }
-        guard parts.count >= 2, let major = parts[0], let minor = parts[1] else { return nil }
-        self.init(major, minor, parts.count == 3 ? (parts[2] ?? 0) : 0)
-    }
-}
-
-/// The facts about the device (or planned layer) a target sits on.
-public struct DeviceFacts: Sendable, Equatable {
-    public var path: String
-    public var logicalBlockSize: Int
-    public var sizeBytes: UInt64
-    /// Per-sector metadata bytes the device offers.
-    public var metadataBytes: Int
-    /// Block-integrity profile: "none", "nop", "DM-DIF-EXT-TAG" (dm-integrity beneath), "T10-DIF-..."
-    public var integrityFormat: String
-    public var integrityTagSize: Int
-
-    public init(path: String, logicalBlockSize: Int, sizeBytes: UInt64, metadataBytes: Int = 0,
-                integrityFormat: String = "none", integrityTagSize: Int = 0) {
-        self.path = path
-        self.logicalBlockSize = logicalBlockSize
-        self.sizeBytes = sizeBytes
-        self.metadataBytes = metadataBytes
-        self.integrityFormat = integrityFormat
-        self.integrityTagSize = integrityTagSize
-    }
-
-    /// Metadata bytes free for a tag: the raw metadata under the `nop` profile, or
-    /// the tag size of a dm-integrity layer beneath; 0 otherwise.
-    public var freeTagBytes: Int {
-        switch integrityFormat {
-        case "nop": return metadataBytes
-        case "DM-DIF-EXT-TAG": return integrityTagSize
-        default: return 0
-        }
-    }
-
-    /// Protection information (T10 DIF / NVMe PI) occupies the metadata.
-    public var hasProtectionInformation: Bool {
-        integrityFormat.hasPrefix("T10-") || integrityFormat.hasPrefix("EXT-DIF") || integrityFormat.contains("DIF-TYPE")
-    }
-
-    /// The facts of a dm-integrity layer planned on top of this device.
-    public func underIntegrity(_ t: IntegrityTarget, lengthSectors: UInt64) -> DeviceFacts {
-        DeviceFacts(path: "\(path) (dm-integrity layer)", logicalBlockSize: t.blockSize ?? 512,
-                    sizeBytes: lengthSectors * 512, metadataBytes: t.tagSize,
-                    integrityFormat: "DM-DIF-EXT-TAG", integrityTagSize: t.tagSize)
-    }
-}
-
 public struct ValidationPolicy: Sendable {
     /// Accept constructions that are insecure (deterministic IVs with AEAD, `integrity:N:none`, hex keys).
     public var allowInsecure: Bool
@@ -128,11 +9,12 @@ public struct ValidationPolicy: Sendable {
 
 public enum TableValidator {
     /// Validates one target of `lengthSectors` on `device`. Throws the first problem.
-    public static func validate(_ target: Target, lengthSectors: UInt64, on device: DeviceFacts,
+    public static func validate(_ target: Target, lengthSectors: UInt64, on below: BlockTarget,
                                 kernel: KernelTargets, policy: ValidationPolicy = .init()) throws(SwcryptError) {
         func fail(_ message: String, _ code: ExitStatus = .failure) -> SwcryptError {
-            SwcryptError(code, device: device.path, message, operation: "validate \(target.typeName) table")
+            SwcryptError(code, device: below.path, message, operation: "validate \(target.typeName) table")
         }
+        let device = below.device
         // Sector numbers are checked against the largest device Linux can address
         // (2^63 bytes) before any arithmetic on them.
         for (what, value) in [("length", lengthSectors)] + target.sectorOffsets where value > TableLimits.maxSectors {
@@ -155,7 +37,7 @@ public enum TableValidator {
         }
     }
 
-    static func checkFits(offset: UInt64, length: UInt64, device: DeviceFacts,
+    static func checkFits(offset: UInt64, length: UInt64, device: BlockDevice,
                           fail: (String, ExitStatus) -> SwcryptError) throws(SwcryptError) {
         let deviceSectors = device.sizeBytes / 512
         let (end, overflow) = offset.addingReportingOverflow(length)
@@ -165,7 +47,7 @@ public enum TableValidator {
         }
     }
 
-    static func validateCrypt(_ c: CryptTarget, lengthSectors: UInt64, device: DeviceFacts, kernel: KernelTargets,
+    static func validateCrypt(_ c: CryptTarget, lengthSectors: UInt64, device: BlockDevice, kernel: KernelTargets,
                               version: TargetVersion, policy: ValidationPolicy,
                               fail: (String, ExitStatus) -> SwcryptError) throws(SwcryptError) {
         let sectorSize = c.sectorSize ?? 512
@@ -222,16 +104,16 @@ public enum TableValidator {
             }
         }
         if device.hasProtectionInformation {
-            throw fail("the device's integrity profile \(device.integrityFormat) is in use by protection information; its metadata is not free for tags", .wrongDevice)
+            throw fail("the device's integrity profile \(device.integrity) is in use by protection information; its metadata is not free for tags", .wrongDevice)
         }
         let free = device.freeTagBytes
         if integrity.bytes > free {
-            let what = device.metadataBytes == 0 && device.integrityFormat == "none"
+            let what = (device.metadataBytes ?? 0) == 0 && device.integrity == .none
                 ? "has no per-sector metadata (use a dm-integrity layer beneath: --emulate-metadata)"
                 : "offers \(free) bytes of per-sector metadata"
             throw fail("the tag needs \(integrity.bytes) bytes per sector but the device \(what)", .wrongDevice)
         }
-        if device.integrityFormat == "nop" {
+        if device.integrity == .nop {
             if !caps.contains(.cryptOnMetadata) {
                 throw fail("dm-crypt directly on device metadata needs Linux 6.11 (dm-crypt >= 1.27); the kernel has dm-crypt \(version)", .failure)
             }
@@ -241,7 +123,7 @@ public enum TableValidator {
         }
     }
 
-    static func validateIntegrity(_ i: IntegrityTarget, lengthSectors: UInt64, device: DeviceFacts, kernel: KernelTargets,
+    static func validateIntegrity(_ i: IntegrityTarget, lengthSectors: UInt64, device: BlockDevice, kernel: KernelTargets,
                                   version: TargetVersion, fail: (String, ExitStatus) -> SwcryptError) throws(SwcryptError) {
         let blockSize = i.blockSize ?? 512
         guard [512, 1024, 2048, 4096].contains(blockSize) else {
@@ -258,10 +140,10 @@ public enum TableValidator {
                 throw fail("Inline mode needs dm-integrity >= 1.12 (Linux 6.11); the kernel has \(version)", .failure)
             }
             if device.hasProtectionInformation {
-                throw fail("the device's integrity profile \(device.integrityFormat) is in use by protection information; its metadata is not free for tags", .wrongDevice)
+                throw fail("the device's integrity profile \(device.integrity) is in use by protection information; its metadata is not free for tags", .wrongDevice)
             }
-            if device.freeTagBytes < i.tagSize || device.integrityFormat != "nop" {
-                throw fail("Inline mode keeps the \(i.tagSize)-byte tag in the device's metadata, but the device offers \(device.freeTagBytes) bytes (profile \(device.integrityFormat))", .wrongDevice)
+            if device.freeTagBytes < i.tagSize || device.integrity != .nop {
+                throw fail("Inline mode keeps the \(i.tagSize)-byte tag in the device's metadata, but the device offers \(device.freeTagBytes) bytes (profile \(device.integrity))", .wrongDevice)
             }
             if blockSize != device.logicalBlockSize {
                 throw fail("Inline mode needs block_size equal to the logical block size \(device.logicalBlockSize), not \(blockSize)", .failure)

@@ -1,21 +1,6 @@
 import SwcryptCore
 import SwcryptKernel
 
-/// A block device named on the command line, with the facts validation needs.
-public struct BlockTarget: Sendable {
-    public var path: String
-    public var device: BlockDevice
-
-    /// "259:1": how tables refer to it (as cryptsetup writes them).
-    public var majorMinor: String { "\(device.major):\(device.minor)" }
-
-    public var facts: DeviceFacts {
-        DeviceFacts(path: path, logicalBlockSize: device.logicalBlockSize, sizeBytes: device.sizeBytes,
-                    metadataBytes: device.metadataBytes ?? 0, integrityFormat: device.integrityFormat,
-                    integrityTagSize: device.integrityTagSize)
-    }
-}
-
 public struct BlockResolver: Sendable {
     public var sysfs: Sysfs
 
