@@ -266,11 +266,8 @@ public final class VolumeManager {
             }
         }
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
-        var parameters = LUKSFormatParameters(
-            cipher: plan.spec.cipher,
-            cipherMode: plan.spec.mode.isEmpty ? plan.spec.ivGenerator : "\(plan.spec.mode)-\(plan.spec.ivGenerator)",
-            integrity: libcryptsetupIntegrity(plan.integrity), keyBytes: plan.keyBytes, sectorSize: plan.sectorSize,
-            layout: plan.layout)
+        var parameters = LUKSFormatParameters(cipher: plan.spec, integrity: plan.integrity, keyBytes: plan.keyBytes,
+                                              sectorSize: plan.sectorSize, layout: plan.layout)
         parameters.pbkdf = plan.request.pbkdf
         parameters.iterationTimeMs = plan.request.iterationTimeMs
         parameters.memoryKiB = plan.request.memoryKiB
@@ -368,16 +365,6 @@ public final class VolumeManager {
             throw SwcryptError(.busy, device: path, "cannot remove the stale initialisation mapping \(name): \(error.errno.description)")
         }
         Diagnostics.shared.log(.info, "format", "removed \(name), left on \(path) by an interrupted format")
-    }
-
-    /// libcryptsetup's integrity names: "aead", "poly1305", "hmac(sha256)".
-    func libcryptsetupIntegrity(_ a: IntegrityAlgorithm) -> String {
-        switch a {
-        case .aead: return "aead"
-        case .poly1305: return "poly1305"
-        case .cmacAES: return "cmac(aes)"
-        case .hmac(let h): return "hmac(\(h.rawValue))"
-        }
     }
 
     // MARK: open / close

@@ -28,11 +28,9 @@ public struct LUKSError: Error, Sendable, CustomStringConvertible {
 }
 
 public struct LUKSFormatParameters: Sendable {
-    /// cryptsetup notation split as libcryptsetup wants it: "aegis128" + "random", "aes" + "gcm-random".
-    public var cipher: String
-    public var cipherMode: String
-    /// "aead", "hmac(sha256)", "poly1305"; nil for none.
-    public var integrity: String?
+    public var cipher: CipherSpec
+    /// nil: no integrity.
+    public var integrity: IntegrityAlgorithm?
     public var keyBytes: Int
     public var sectorSize: Int
     public var layout: IntegrityLayout
@@ -44,10 +42,9 @@ public struct LUKSFormatParameters: Sendable {
     public var label: String?
     public var subsystem: String?
 
-    public init(cipher: String, cipherMode: String, integrity: String?, keyBytes: Int, sectorSize: Int,
+    public init(cipher: CipherSpec, integrity: IntegrityAlgorithm?, keyBytes: Int, sectorSize: Int,
                 layout: IntegrityLayout) {
         self.cipher = cipher
-        self.cipherMode = cipherMode
         self.integrity = integrity
         self.keyBytes = keyBytes
         self.sectorSize = sectorSize
@@ -224,7 +221,7 @@ public final class LUKSDevice {
 
         var integrityParams = crypt_params_integrity()
         integrityParams.sector_size = UInt32(p.sectorSize)
-        let args = CStrings([p.integrity ?? "", p.label ?? "", p.subsystem ?? "", p.cipher, p.cipherMode])
+        let args = CStrings([p.integrity?.libcryptsetupName ?? "", p.label ?? "", p.subsystem ?? "", p.cipher.cipher, p.cipher.libcryptsetupMode])
         let since = Diagnostics.shared.count
         let kmsg = KernelLogWindow()
         let rc: Int32 = withUnsafePointer(to: &pbkdf) { pbkdfPointer in

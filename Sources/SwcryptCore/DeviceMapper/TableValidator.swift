@@ -83,7 +83,7 @@ public enum TableValidator {
         }
 
         let translated = c.cipher.cryptsetup
-        let aeadMode = translated.map { ["gcm", "ccm"].contains($0.cipher.mode) || $0.integrity == .poly1305 || $0.cipher.cipher.hasPrefix("aegis") } ?? false
+        let aeadMode = translated.map { $0.cipher.isAEAD || $0.integrity == .poly1305 } ?? false
         if aeadMode, let t = translated, !t.cipher.hasRandomIV, !policy.allowInsecure {
             throw fail("\(c.cipher) uses a deterministic IV (\(t.cipher.ivGenerator)) with an AEAD: the nonce repeats on every rewrite of a sector, which breaks the AEAD's security; use a 'random' IV (or --allow-insecure)", .failure)
         }

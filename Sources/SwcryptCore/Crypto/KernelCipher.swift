@@ -94,12 +94,12 @@ public struct KernelCipher: Equatable, Hashable, Sendable, CustomStringConvertib
         if let open = alg.firstIndex(of: "("), alg.hasSuffix(")") {
             let mode = String(alg[..<open])
             let cipher = String(alg[alg.index(after: open)..<alg.index(before: alg.endIndex)])
-            let aead = ["gcm", "ccm"].contains(mode)
-            return (CipherSpec(cipher: cipher, mode: mode, ivGenerator: iv), integrity ?? (aead ? .aead : nil))
+            let spec = CipherSpec(cipher: cipher, mode: mode, ivGenerator: iv)
+            return (spec, integrity ?? (spec.isAEAD ? .aead : nil))
         }
         // Stream AEADs named alone: aegis128, aegis256.
-        let aead = alg.hasPrefix("aegis")
-        return (CipherSpec(cipher: alg, mode: "", ivGenerator: iv), integrity ?? (aead ? .aead : nil))
+        let spec = CipherSpec(cipher: alg, mode: "", ivGenerator: iv)
+        return (spec, integrity ?? (spec.isAEAD ? .aead : nil))
     }
 
     /// True for constructions whose own tag authenticates (AEAD or authenc).
