@@ -45,7 +45,8 @@ let package = Package(
         .target(name: "CSwcryptShim"),
 
         // The fault-injection hook (SWCRYPT_INJECT_FAULT) exists in debug (test) builds only.
-        .target(name: "SwcryptCore", swiftSettings: [.define("SWCRYPT_FAULT_INJECTION", .when(configuration: .debug))]),
+        .target(name: "SwcryptCore", dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+                swiftSettings: [.define("SWCRYPT_FAULT_INJECTION", .when(configuration: .debug))]),
         .target(
             name: "SwcryptKernel",
             dependencies: [
@@ -96,6 +97,8 @@ let package = Package(
         .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptKeys", "SwcryptBlkid", "SwcryptReports"],
                     // Golden/: every command's human and --json output (GoldenOutputTests).
                     exclude: ["Golden"]),
-        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptNVMe"]),
+        // Fscrypt.swift (fscrypt's ioctls, to test inline-encryption passthrough) lives here: test-only, not in the product.
+        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptNVMe", "CSwcryptShim",
+                                                                     .product(name: "SystemPackage", package: "swift-system")]),
     ]
 )

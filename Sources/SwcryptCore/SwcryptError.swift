@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// Exit codes, following cryptsetup's documented table (cryptsetup(8), "RETURN CODES").
 public enum ExitStatus: Int32, Sendable, CaseIterable {
     case success = 0
@@ -11,6 +13,18 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case wrongDevice = 4
     /// Device already exists or is busy (mounted, held by another mapping).
     case busy = 5
+
+    /// The one mapping from a failed system call's errno to an exit code.
+    public init(errno: Errno) {
+        switch errno {
+        case .permissionDenied, .notPermitted: self = .permission
+        case .resourceBusy, .fileExists: self = .busy
+        case .noSuchFileOrDirectory, .noSuchAddressOrDevice, .operationNotSupportedByDevice, .inappropriateIOCTLForDevice:
+            self = .wrongDevice
+        case .noMemory: self = .memory
+        default: self = .failure
+        }
+    }
 
     public var meaning: String {
         switch self {
@@ -34,16 +48,26 @@ public struct SwcryptError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// The operation ("identify namespace", "format NVM", "open").
     public var operation: String?
-    /// The lower-level cause: an errno description or an NVMe status.
+    /// The lower-level cause in words: the errno's, a library's or the kernel's message, an NVMe status.
     public var cause: String?
+    /// The failed system call's errno, when there was one (match on this, never on text).
+    public var errno: Errno?
 
     public init(_ code: ExitStatus, device: String? = nil, _ message: String,
-                operation: String? = nil, cause: String? = nil) {
+                operation: String? = nil, cause: String? = nil, errno: Errno? = nil) {
         self.code = code
         self.device = device
         self.message = message
         self.operation = operation
         self.cause = cause
+        self.errno = errno
+    }
+
+    /// A failed call: "OPERATION failed", the exit code from the errno, and the cause
+    /// "<errno text>, errno N" followed by what the library or kernel said (`details`).
+    public init(operation: String, device: String?, errno: Errno, details: [String] = []) {
+        self.init(ExitStatus(errno: errno), device: device, "\(operation) failed", operation: operation,
+                  cause: (["\(errno.description), errno \(errno.rawValue)"] + details).joined(separator: "; "), errno: errno)
     }
 
     /// The single line printed to stderr.
@@ -51,7 +75,7 @@ public struct SwcryptError: Error, CustomStringConvertible, Sendable {
         var line = ""
         if let device { line += "\(device): " }
         line += message
-        if let cause { line += " (\(cause))" }
+        if let cause = cause ?? errno?.description { line += " (\(cause))" }
         return line
     }
 }

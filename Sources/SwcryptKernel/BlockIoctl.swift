@@ -75,7 +75,7 @@ public final class ExclusiveClaim {
             if e == .resourceBusy {
                 throw SwcryptError(.busy, device: path, "in use: the kernel refuses an exclusive open (mounted, perhaps in another mount namespace, swap, or held by a mapping, md or a program)")
             }
-            throw SwcryptError(.wrongDevice, device: path, "cannot open exclusively", cause: e.description)
+            throw SwcryptError(.wrongDevice, device: path, "cannot open exclusively", errno: e)
         }
         self.fd = fd
         self.path = path
@@ -85,7 +85,7 @@ public final class ExclusiveClaim {
         var buffer = [UInt8](repeating: 0, count: count)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
         guard n == count else {
-            throw SwcryptError(.wrongDevice, device: path, "cannot read \(count) bytes at \(offset)", cause: n < 0 ? Errno(rawValue: errno).description : "short read")
+            throw SwcryptError(.wrongDevice, device: path, "cannot read \(count) bytes at \(offset)", cause: n < 0 ? nil : "short read", errno: n < 0 ? Errno(rawValue: errno) : nil)
         }
         return buffer
     }
@@ -95,7 +95,7 @@ public final class ExclusiveClaim {
         let zeros = [UInt8](repeating: 0, count: count)
         let n = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, count, off_t(offset)) }
         guard n == count, fsync(fd) == 0 else {
-            throw SwcryptError(.failure, device: path, "cannot write \(count) bytes at \(offset)", cause: Errno(rawValue: errno).description)
+            throw SwcryptError(.failure, device: path, "cannot write \(count) bytes at \(offset)", errno: Errno(rawValue: errno))
         }
     }
 

@@ -31,7 +31,7 @@ public final class DeviceLock {
     public init(major: Int, minor: Int, device: String, timeout: Double = 60,
                 directory: String = DeviceLock.directory) throws(SwcryptError) {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw SwcryptError(.failure, device: device, "cannot create the lock directory \(directory)", cause: Errno(rawValue: errno).description)
+            throw SwcryptError(.failure, device: device, "cannot create the lock directory \(directory)", errno: Errno(rawValue: errno))
         }
         let path = "\(directory)/L_\(major):\(minor)"
         self.path = path
@@ -39,7 +39,7 @@ public final class DeviceLock {
         while true {
             let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard fd >= 0 else {
-                throw SwcryptError(.failure, device: device, "cannot open the lock \(path)", cause: Errno(rawValue: errno).description)
+                throw SwcryptError(.failure, device: device, "cannot open the lock \(path)", errno: Errno(rawValue: errno))
             }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
                 // The holder before us may have unlinked the file as it released it:
@@ -55,7 +55,7 @@ public final class DeviceLock {
             let e = errno
             close(fd)
             guard e == EWOULDBLOCK || e == EINTR else {
-                throw SwcryptError(.failure, device: device, "cannot lock \(path)", cause: Errno(rawValue: e).description)
+                throw SwcryptError(.failure, device: device, "cannot lock \(path)", errno: Errno(rawValue: e))
             }
             guard waited < timeout else {
                 throw SwcryptError(.busy, device: device, "another swcrypt or cryptsetup command has held the device's lock \(path) for \(Int(timeout)) s; try again when it has finished")

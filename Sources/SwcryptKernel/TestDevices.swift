@@ -9,32 +9,10 @@ import Glibc
 // devices through ioctls, scsi_debug through its module parameters. What swcrypt
 // calls its own, and what it refuses, is decided in SwcryptKit (TestDevs.swift).
 
-/// A failed kernel call, kept as the three things a message needs: what was
-/// done, to which path, and the errno (or a helper program's exit status).
-public enum KernelCallError: Error, Sendable, CustomStringConvertible {
-    case os(operation: String, path: String, errno: Errno)
-    case program(command: String, status: Int32)
-    /// The kernel accepted the calls but the expected result never appeared.
-    case timedOut(waitingFor: String)
-
-    public var description: String {
-        switch self {
-        case .os(let operation, let path, let errno):
-            return "\(operation) \(path): \(errno.description) (errno \(errno.rawValue))"
-        case .program(let command, let status):
-            return "\(command) exited with status \(status)"
-        case .timedOut(let what):
-            return "timed out waiting for \(what)"
-        }
-    }
-
-    public var errno: Errno? {
-        if case .os(_, _, let e) = self { return e }
-        return nil
-    }
-
-    static func last(_ operation: String, _ path: String) -> KernelCallError {
-        .os(operation: operation, path: path, errno: Errno(rawValue: Glibc.errno))
+extension SwcryptError {
+    /// The call that just failed, with the errno it left.
+    static func last(_ operation: String, _ path: String) -> SwcryptError {
+        SwcryptError(operation: operation, device: path, errno: Errno(rawValue: Glibc.errno))
     }
 }
 
@@ -53,11 +31,11 @@ public struct KernelModules: Sendable {
         Files.exists("\(sysfsRoot)/module/\(name)")
     }
 
-    public func load(_ name: String, _ parameters: [String] = []) throws(KernelCallError) {
+    public func load(_ name: String, _ parameters: [String] = []) throws(SwcryptError) {
         try run(modprobe(), ["-q", name] + parameters)
     }
 
-    public func unload(_ name: String) throws(KernelCallError) {
+    public func unload(_ name: String) throws(SwcryptError) {
         try run(modprobe(), ["-r", "-q", name])
     }
 
@@ -67,21 +45,21 @@ public struct KernelModules: Sendable {
 }
 
 /// Runs a program without a shell and waits for it; stdout/stderr are inherited.
-func run(_ program: String, _ arguments: [String]) throws(KernelCallError) {
+func run(_ program: String, _ arguments: [String]) throws(SwcryptError) {
     let argv = ([program] + arguments).map { strdup($0) }
     defer { argv.forEach { free($0) } }
     var pid = pid_t()
     let rc = posix_spawn(&pid, program, nil, nil, argv + [nil], environ)
     let command = ([program] + arguments).joined(separator: " ")
-    guard rc == 0 else { throw .os(operation: "posix_spawn", path: program, errno: Errno(rawValue: rc)) }
+    guard rc == 0 else { throw SwcryptError(operation: "posix_spawn", device: program, errno: Errno(rawValue: rc)) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
-        guard Glibc.errno == EINTR else { throw .last("waitpid", program) }
+        guard Glibc.errno == EINTR else { throw SwcryptError.last("waitpid", program) }
     }
     // WIFEXITED/WEXITSTATUS are macros: exited normally when the low 7 bits are 0.
     let exited = status & 0x7f == 0
     let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    guard code == 0 else { throw .program(command: command, status: code) }
+    guard code == 0 else { throw SwcryptError(.failure, device: program, "\(command) exited with status \(code)") }
 }
 
 /// Polls `condition` every 50 ms until it holds or `seconds` pass.
@@ -96,13 +74,13 @@ public func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
 }
 
 /// Writes a small value to a sysfs/configfs attribute (one write, as `echo`).
-func writeAttribute(_ path: String, _ value: String) throws(KernelCallError) {
+func writeAttribute(_ path: String, _ value: String) throws(SwcryptError) {
     let fd = open(path, O_WRONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw .last("open", path) }
+    guard fd >= 0 else { throw SwcryptError.last("open", path) }
     defer { close(fd) }
     let bytes = Array(value.utf8)
     let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    guard n == bytes.count else { throw .last("write '\(value)' to", path) }
+    guard n == bytes.count else { throw SwcryptError.last("write '\(value)' to", path) }
 }
 
 // MARK: - null_blk (configfs)
@@ -123,15 +101,15 @@ public struct NullBlkConfig: Sendable {
     public var directory: String { "\(configfsRoot)/nullb" }
 
     /// Loads null_blk without default devices and mounts configfs if needed.
-    public func prepare() throws(KernelCallError) {
+    public func prepare() throws(SwcryptError) {
         if !modules.isLoaded("null_blk") { try modules.load("null_blk", ["nr_devices=0"]) }
         if Files.exists(directory) { return }
         // Mounting configfs only works once a configfs user (null_blk pulls it in) is loaded.
         if mount("configfs", configfsRoot, "configfs", 0, nil) != 0 && Glibc.errno != EBUSY {
-            throw .last("mount configfs on", configfsRoot)
+            throw SwcryptError.last("mount configfs on", configfsRoot)
         }
         guard Files.exists(directory) else {
-            throw .os(operation: "find null_blk's configfs directory", path: directory, errno: .noSuchFileOrDirectory)
+            throw SwcryptError(operation: "find null_blk's configfs directory", device: directory, errno: .noSuchFileOrDirectory)
         }
     }
 
@@ -145,9 +123,9 @@ public struct NullBlkConfig: Sendable {
     }
 
     /// Creates and powers on a memory-backed device; removes the directory again if a step fails.
-    public func create(name: String, blockSize: Int, sizeMiB: Int) throws(KernelCallError) {
+    public func create(name: String, blockSize: Int, sizeMiB: Int) throws(SwcryptError) {
         let dir = "\(directory)/\(name)"
-        guard mkdir(dir, 0o755) == 0 else { throw .last("mkdir", dir) }
+        guard mkdir(dir, 0o755) == 0 else { throw SwcryptError.last("mkdir", dir) }
         do {
             // null_blk's `size` attribute is in MiB (the driver shifts it by 20).
             try writeAttribute("\(dir)/blocksize", "\(blockSize)")
@@ -161,10 +139,10 @@ public struct NullBlkConfig: Sendable {
         }
     }
 
-    public func remove(name: String) throws(KernelCallError) {
+    public func remove(name: String) throws(SwcryptError) {
         let dir = "\(directory)/\(name)"
         if isPowered(name) { try writeAttribute("\(dir)/power", "0") }
-        guard rmdir(dir) == 0 else { throw .last("rmdir", dir) }
+        guard rmdir(dir) == 0 else { throw SwcryptError.last("rmdir", dir) }
     }
 }
 
@@ -184,12 +162,12 @@ public struct LoopDevices: Sendable {
     }
 
     /// Creates a sparse file of `size` bytes (fails if the path exists).
-    public static func createSparseFile(_ path: String, size: UInt64) throws(KernelCallError) {
+    public static func createSparseFile(_ path: String, size: UInt64) throws(SwcryptError) {
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .last("create", path) }
+        guard fd >= 0 else { throw SwcryptError.last("create", path) }
         defer { close(fd) }
         guard ftruncate(fd, off_t(size)) == 0 else {
-            let e = KernelCallError.last("ftruncate", path)
+            let e = SwcryptError.last("ftruncate", path)
             unlink(path)
             throw e
         }
@@ -198,26 +176,26 @@ public struct LoopDevices: Sendable {
     /// Attaches `file` to a free loop device with direct I/O requested; returns its name ("loop3").
     /// Whether the kernel kept direct I/O is in /sys/block/loopN/loop/dio (it
     /// silently falls back to buffered I/O when the backing file cannot do it).
-    public func attach(file: String, blockSize: Int, directIO: Bool = true) throws(KernelCallError) -> String {
+    public func attach(file: String, blockSize: Int, directIO: Bool = true) throws(SwcryptError) -> String {
         let controlPath = "\(devRoot)/loop-control"
         if !Files.exists(controlPath) { try modules.load("loop") }
         let control = open(controlPath, O_RDWR | O_CLOEXEC)
-        guard control >= 0 else { throw .last("open", controlPath) }
+        guard control >= 0 else { throw SwcryptError.last("open", controlPath) }
         defer { close(control) }
         let backing = open(file, O_RDWR | O_CLOEXEC)
-        guard backing >= 0 else { throw .last("open", file) }
+        guard backing >= 0 else { throw SwcryptError.last("open", file) }
         defer { close(backing) }
 
         // Another process can take the free device between GET_FREE and CONFIGURE
         // (EBUSY); ask again, as losetup does.
-        var lastError = KernelCallError.timedOut(waitingFor: "a free loop device")
+        var lastError = SwcryptError(.failure, device: file, "timed out waiting for a free loop device")
         for _ in 0..<8 {
             let number = ioctl(control, UInt(LOOP_CTL_GET_FREE))
-            guard number >= 0 else { throw .last("LOOP_CTL_GET_FREE on", controlPath) }
+            guard number >= 0 else { throw SwcryptError.last("LOOP_CTL_GET_FREE on", controlPath) }
             let path = "\(devRoot)/loop\(number)"
             _ = waitUntil(2) { Files.exists(path) }
             let fd = open(path, O_RDWR | O_CLOEXEC)
-            guard fd >= 0 else { throw .last("open", path) }
+            guard fd >= 0 else { throw SwcryptError.last("open", path) }
             var config = loop_config()
             config.fd = UInt32(backing)
             config.block_size = UInt32(blockSize)
@@ -230,7 +208,7 @@ public struct LoopDevices: Sendable {
             let err = Glibc.errno
             close(fd)
             if rc == 0 { return "loop\(number)" }
-            lastError = .os(operation: "LOOP_CONFIGURE", path: path, errno: Errno(rawValue: err))
+            lastError = SwcryptError(operation: "LOOP_CONFIGURE", device: path, errno: Errno(rawValue: err))
             guard err == EBUSY else { throw lastError }
         }
         throw lastError
@@ -238,21 +216,21 @@ public struct LoopDevices: Sendable {
 
     /// Detaches the loop device and deletes it (LOOP_CTL_REMOVE), so it leaves
     /// /sys/block as a removed null_blk or scsi_debug disk does.
-    public func detach(name: String) throws(KernelCallError) {
+    public func detach(name: String) throws(SwcryptError) {
         let path = "\(devRoot)/\(name)"
         let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw .last("open", path) }
+        guard fd >= 0 else { throw SwcryptError.last("open", path) }
         // LOOP_CLR_FD marks the device for rundown; the kernel clears it when
         // the last opener (this fd) closes.
         let rc = ioctl(fd, UInt(LOOP_CLR_FD))
         let e = Glibc.errno
         close(fd)
-        guard rc == 0 else { throw .os(operation: "LOOP_CLR_FD", path: path, errno: Errno(rawValue: e)) }
+        guard rc == 0 else { throw SwcryptError(operation: "LOOP_CLR_FD", device: path, errno: Errno(rawValue: e)) }
         guard let number = Int32(name.dropFirst("loop".count)) else { return }
         let control = open("\(devRoot)/loop-control", O_RDWR | O_CLOEXEC)
-        guard control >= 0 else { throw .last("open", "\(devRoot)/loop-control") }
+        guard control >= 0 else { throw SwcryptError.last("open", "\(devRoot)/loop-control") }
         defer { close(control) }
-        var removeError: KernelCallError?
+        var removeError: SwcryptError?
         let removed = waitUntil(5) {
             if ioctl(control, UInt(LOOP_CTL_REMOVE), number) == 0 { return true }
             removeError = .last("LOOP_CTL_REMOVE \(number) on", "\(devRoot)/loop-control")
@@ -303,11 +281,11 @@ extension Sysfs {
 
 /// Creates a directory and its parents with mode 0755 (swcrypt's state holds
 /// nothing secret, and `testdev ls` works without root).
-public func makeDirectories(_ path: String) throws(KernelCallError) {
+public func makeDirectories(_ path: String) throws(SwcryptError) {
     var current = ""
     for part in path.split(separator: "/") {
         current += "/\(part)"
-        if mkdir(current, 0o755) != 0 && Glibc.errno != EEXIST { throw .last("mkdir", current) }
+        if mkdir(current, 0o755) != 0 && Glibc.errno != EEXIST { throw SwcryptError.last("mkdir", current) }
     }
 }
 
@@ -326,15 +304,15 @@ public enum SmallFiles {
     public static func list(_ path: String) -> [String] { Files.list(path) }
 
     /// Replaces the file's contents (write to a temporary name, then rename).
-    public static func write(_ path: String, _ text: String) throws(KernelCallError) {
+    public static func write(_ path: String, _ text: String) throws(SwcryptError) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .last("create", temporary) }
+        guard fd >= 0 else { throw SwcryptError.last("create", temporary) }
         let bytes = Array(text.utf8)
         let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)
-        guard n == bytes.count else { throw .last("write", temporary) }
-        guard rename(temporary, path) == 0 else { throw .last("rename", path) }
+        guard n == bytes.count else { throw SwcryptError.last("write", temporary) }
+        guard rename(temporary, path) == 0 else { throw SwcryptError.last("rename", path) }
     }
 
     public static func remove(_ path: String) {

@@ -115,7 +115,7 @@ public enum Wiper {
                     workers.append(thread)
                 } else {
                     job.release()
-                    failure.withLock { if $0 == nil { $0 = SwcryptError(.memory, device: device, "cannot start an I/O thread", cause: Errno(rawValue: errno).description) } }
+                    failure.withLock { if $0 == nil { $0 = SwcryptError(.memory, device: device, "cannot start an I/O thread", errno: Errno(rawValue: errno)) } }
                     break
                 }
             }
@@ -207,7 +207,7 @@ public enum Wiper {
     static func openDirect(_ path: String, write: Bool) throws(SwcryptError) -> (Int32, UInt64) {
         let fd = open(path, (write ? O_WRONLY : O_RDONLY) | swcrypt_shim_O_DIRECT() | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SwcryptError(.wrongDevice, device: path, "cannot open for \(write ? "writing" : "reading")", cause: Errno(rawValue: errno).description)
+            throw SwcryptError(.wrongDevice, device: path, "cannot open for \(write ? "writing" : "reading")", errno: Errno(rawValue: errno))
         }
         return (fd, UInt64(lseek(fd, 0, SEEK_END)))
     }
@@ -231,7 +231,7 @@ public enum Wiper {
                     var range: (UInt64, UInt64) = (offset, UInt64(length))
                     if ioctl(fd, swcrypt_shim_BLKZEROOUT(), &range) == 0 { return }
                     if errno != EOPNOTSUPP && errno != EINVAL && errno != ENOTTY {
-                        throw SwcryptError(.failure, device: path, "zeroing failed at byte \(offset)", cause: Errno(rawValue: errno).description)
+                        throw SwcryptError(.failure, device: path, "zeroing failed at byte \(offset)", errno: Errno(rawValue: errno))
                     }
                     zeroout.store(false, ordering: .relaxed)
                 }
@@ -240,14 +240,14 @@ public enum Wiper {
                     let n = pwrite(fd, buffer + done, length - done, off_t(offset) + off_t(done))
                     if n < 0 {
                         if errno == EINTR { continue }
-                        throw SwcryptError(.failure, device: path, "write failed at byte \(offset + UInt64(done))", cause: Errno(rawValue: errno).description)
+                        throw SwcryptError(.failure, device: path, "write failed at byte \(offset + UInt64(done))", errno: Errno(rawValue: errno))
                     }
                     done += n
                 }
             }
         }
         if fsync(fd) != 0, pass.failure.withLock({ $0 == nil }) {
-            pass.failure.withLock { $0 = SwcryptError(.failure, device: path, "flushing the writes failed", cause: Errno(rawValue: errno).description) }
+            pass.failure.withLock { $0 = SwcryptError(.failure, device: path, "flushing the writes failed", errno: Errno(rawValue: errno)) }
         }
         if let error = pass.failure.withLock({ $0 }) { throw error }
         var final = pass.progress(.wipe)

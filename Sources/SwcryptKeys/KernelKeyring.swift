@@ -128,7 +128,7 @@ public final class LogonKey {
         }
         guard serial >= 0 else {
             throw SwcryptError(.failure, "cannot add the key to the kernel keyring",
-                               operation: "add_key", cause: Errno(rawValue: errno).description)
+                               operation: "add_key", errno: Errno(rawValue: errno))
         }
         self.serial = serial
     }

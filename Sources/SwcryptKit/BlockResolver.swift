@@ -10,7 +10,7 @@ public struct BlockResolver: Sendable {
     public func resolve(_ path: String) throws(SwcryptError) -> BlockTarget {
         switch DeviceNode.of(path: path) {
         case .missing(let e):
-            throw SwcryptError(.wrongDevice, device: path, "no such device", cause: e.description)
+            throw SwcryptError(.wrongDevice, device: path, "no such device", errno: e)
         case .block(let major, let minor):
             guard let d = sysfs.blockDevice(major: major, minor: minor) else {
                 throw SwcryptError(.wrongDevice, device: path, "block device \(major):\(minor) is unknown to sysfs")

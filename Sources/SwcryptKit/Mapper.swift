@@ -684,17 +684,12 @@ public final class Mapper {
 extension SwcryptError {
     /// device-mapper failures: code from errno, the kernel's line in the message.
     init(dm e: DeviceMapperError) {
-        let code: ExitStatus
-        switch e.errno {
-        case .resourceBusy?, .fileExists?: code = .busy
-        case .noSuchFileOrDirectory?, .noSuchAddressOrDevice?, .operationNotSupportedByDevice?: code = .wrongDevice
-        case .permissionDenied?, .notPermitted?: code = .permission
-        case .noMemory?: code = .memory
-        default: code = .failure
+        let detail = KernelLogWindow.reason(e.kernelMessages).map { "kernel: \($0)" }
+            ?? e.libraryMessages.last.map { "libdevmapper: \($0)" }
+        guard let errno = e.errno else {
+            self.init(.failure, device: e.name, "\(e.operation) failed", operation: e.operation, cause: detail)
+            return
         }
-        var cause = e.errno.map { "\($0.description), errno \($0.rawValue)" } ?? ""
-        if let k = KernelLogWindow.reason(e.kernelMessages) { cause += (cause.isEmpty ? "" : "; ") + "kernel: \(k)" }
-        else if let l = e.libraryMessages.last { cause += (cause.isEmpty ? "" : "; ") + "libdevmapper: \(l)" }
-        self.init(code, device: e.name, "\(e.operation) failed", operation: e.operation, cause: cause.isEmpty ? nil : cause)
+        self.init(operation: e.operation, device: e.name, errno: errno, details: detail.map { [$0] } ?? [])
     }
 }

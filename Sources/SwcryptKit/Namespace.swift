@@ -29,7 +29,7 @@ public struct NamespaceInspector: Sendable {
         }
         switch DeviceNode.of(path: path) {
         case .missing(let errno):
-            throw SwcryptError(.wrongDevice, device: path, "no such device", cause: errno.description)
+            throw SwcryptError(.wrongDevice, device: path, "no such device", errno: errno)
         case .regularFile:
             throw notNamespace("a regular file")
         case .directory:
@@ -106,16 +106,7 @@ extension SwcryptError {
     init(nvme error: NVMeCommandError, device: String) {
         switch error {
         case .os(let operation, let errno):
-            let code: ExitStatus
-            switch errno {
-            case .permissionDenied, .notPermitted: code = .permission
-            case .resourceBusy: code = .busy
-            case .noSuchFileOrDirectory, .noSuchAddressOrDevice, .inappropriateIOCTLForDevice: code = .wrongDevice
-            case .noMemory: code = .memory
-            default: code = .failure
-            }
-            self.init(code, device: device, "\(operation) failed", operation: operation,
-                      cause: "\(errno.description), errno \(errno.rawValue)")
+            self.init(operation: operation, device: device, errno: errno)
         case .status(let operation, let status, let text):
             self.init(.failure, device: device, "\(operation): the device refused", operation: operation,
                       cause: "NVMe status 0x\(String(status, radix: 16)): \(text)")

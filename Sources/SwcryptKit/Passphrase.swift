@@ -96,7 +96,7 @@ public enum Secrets {
 func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretBytes {
     let fd: Int32 = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
-        throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+        throw SwcryptError(.failure, device: path, "cannot read the key file", errno: Errno(rawValue: errno))
     }
     defer { if path != "-" { close(fd) } }
     if path != "-" {
@@ -104,7 +104,7 @@ func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretByte
         // a terminal (that is what leaving out --key-file is for).
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+            throw SwcryptError(.failure, device: path, "cannot read the key file", errno: Errno(rawValue: errno))
         }
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
@@ -124,7 +124,7 @@ func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretByte
         let n = secret.read(from: fd, limit: min(4096, atMost - secret.count))
         if n < 0 {
             if errno == EINTR { continue }
-            throw SwcryptError(.failure, device: path, "cannot read the key file", cause: Errno(rawValue: errno).description)
+            throw SwcryptError(.failure, device: path, "cannot read the key file", errno: Errno(rawValue: errno))
         }
         if n == 0 { break }
     }

@@ -91,29 +91,31 @@ public struct TestDevices: Sendable {
     }
 
     private func createNullBlk(_ request: TestDeviceRequest) throws(SwcryptError) -> TestDevice {
-        try kernel("null_blk") { () throws(KernelCallError) in try nullBlk.prepare() }
+        try kernel("null_blk") { () throws(SwcryptError) in try nullBlk.prepare() }
         // The first free swcrypt-nb<N>, free both in configfs and as a disk name.
         let taken = Set(nullBlk.names() + sysfs.blockDeviceNames())
         let name = (0...).lazy.map { "\(Self.nullBlkPrefix)\($0)" }.first { !taken.contains($0) }!
-        try kernel("\(nullBlk.directory)/\(name)") { () throws(KernelCallError) in
+        try kernel("\(nullBlk.directory)/\(name)") { () throws(SwcryptError) in
             try nullBlk.create(name: name, blockSize: request.blockSize, sizeMiB: request.sizeMiB)
         }
         return try waitForDevice(name, kind: .nullBlk, undo: { _ = try? nullBlk.remove(name: name) })
     }
 
     private func createLoop(_ request: TestDeviceRequest) throws(SwcryptError) -> TestDevice {
-        try kernel(stateDirectory) { () throws(KernelCallError) in try makeDirectories(stateDirectory) }
+        try kernel(stateDirectory) { () throws(SwcryptError) in try makeDirectories(stateDirectory) }
         var rng = SystemRandomNumberGenerator()
         let file = "\(stateDirectory)/loop-\(String(rng.next() & 0xffff_ffff, radix: 16)).img"
-        try kernel(file) { () throws(KernelCallError) in
+        try kernel(file) { () throws(SwcryptError) in
             try LoopDevices.createSparseFile(file, size: UInt64(request.sizeMiB) << 20)
         }
-        let name: String
+        var name = ""
         do {
-            name = try loops.attach(file: file, blockSize: request.blockSize, directIO: true)
+            try kernel("testdev loop") { () throws(SwcryptError) in
+                name = try loops.attach(file: file, blockSize: request.blockSize, directIO: true)
+            }
         } catch {
             SmallFiles.remove(file)
-            throw SwcryptError(kernel: error, device: "testdev loop")
+            throw error
         }
         return try waitForDevice(name, kind: .loop, undo: {
             _ = try? loops.detach(name: name)
@@ -133,10 +135,10 @@ public struct TestDevices: Sendable {
                                + (disks.isEmpty ? "" : " (its disks: \(disks.joined(separator: ", ")))")
                                + "; refusing to replace it")
         }
-        try kernel(stateDirectory) { () throws(KernelCallError) in try makeDirectories(stateDirectory) }
+        try kernel(stateDirectory) { () throws(SwcryptError) in try makeDirectories(stateDirectory) }
         // dif=1 dix=1: T10 DIF type 1 with the guard tag as CRC (guard=0), so the
         // disk's integrity profile is T10-DIF-TYPE1-CRC.
-        try kernel("scsi_debug") { () throws(KernelCallError) in
+        try kernel("scsi_debug") { () throws(SwcryptError) in
             try modules.load("scsi_debug", ["dif=1", "dix=1", "guard=0", "sector_size=\(request.blockSize)",
                                             "dev_size_mb=\(request.sizeMiB)", "num_tgts=1", "max_luns=1"])
         }
@@ -148,10 +150,12 @@ public struct TestDevices: Sendable {
             throw SwcryptError(.wrongDevice, device: "scsi_debug", "the module loaded but no disk appeared within 10 s")
         }
         do {
-            try SmallFiles.write(scsiDebugRecord, "\(disk.name) \(disk.host)\n")
+            try kernel("testdev scsi-debug") { () throws(SwcryptError) in
+                try SmallFiles.write(scsiDebugRecord, "\(disk.name) \(disk.host)\n")
+            }
         } catch {
             undo()
-            throw SwcryptError(kernel: error, device: "testdev scsi-debug")
+            throw error
         }
         return try waitForDevice(disk.name, kind: .scsiDebug, undo: undo)
     }
@@ -249,14 +253,14 @@ public struct TestDevices: Sendable {
         }
         switch kind {
         case .nullBlk:
-            try kernel("\(nullBlk.directory)/\(device.name)") { () throws(KernelCallError) in
+            try kernel("\(nullBlk.directory)/\(device.name)") { () throws(SwcryptError) in
                 try nullBlk.remove(name: device.name)
             }
         case .loop:
-            try kernel(info.device) { () throws(KernelCallError) in try loops.detach(name: device.name) }
+            try kernel(info.device) { () throws(SwcryptError) in try loops.detach(name: device.name) }
             if let file = info.backingFile { SmallFiles.remove(file) }
         case .scsiDebug:
-            try kernel("scsi_debug") { () throws(KernelCallError) in try modules.unload("scsi_debug") }
+            try kernel("scsi_debug") { () throws(SwcryptError) in try modules.unload("scsi_debug") }
             SmallFiles.remove(scsiDebugRecord)
         }
         guard waitUntil(10, { !SmallFiles.exists("\(sysfs.root)/block/\(device.name)") }) else {
@@ -270,7 +274,7 @@ public struct TestDevices: Sendable {
         let full = path.contains("/") ? path : "\(devRoot)/\(path)"
         switch DeviceNode.of(path: full) {
         case .missing(let errno):
-            throw SwcryptError(.wrongDevice, device: path, "no such device", cause: errno.description)
+            throw SwcryptError(.wrongDevice, device: path, "no such device", errno: errno)
         case .block(let major, let minor):
             guard let device = sysfs.blockDevice(major: major, minor: minor) else {
                 throw SwcryptError(.wrongDevice, device: path, "block device \(major):\(minor) is unknown to sysfs")
@@ -281,30 +285,14 @@ public struct TestDevices: Sendable {
         }
     }
 
-    private func kernel(_ device: String, _ body: () throws(KernelCallError) -> Void) throws(SwcryptError) {
-        do { try body() } catch { throw SwcryptError(kernel: error, device: device) }
-    }
-}
-
-extension SwcryptError {
-    /// Maps a failed kernel call to swcrypt's exit codes.
-    init(kernel error: KernelCallError, device: String) {
-        switch error {
-        case .os(let operation, _, let errno):
-            let code: ExitStatus
-            switch errno {
-            case .permissionDenied, .notPermitted: code = .permission
-            case .resourceBusy, .fileExists: code = .busy
-            case .noSuchFileOrDirectory, .noSuchAddressOrDevice, .operationNotSupportedByDevice: code = .wrongDevice
-            case .noMemory, .noSpace: code = .memory
-            default: code = .failure
-            }
-            self.init(code, device: device, "\(operation) failed", operation: operation, cause: error.description)
-        case .program(let command, _):
-            self.init(.failure, device: device, "\(command.split(separator: " ").first.map(String.init) ?? command) failed",
-                      cause: error.description)
-        case .timedOut:
-            self.init(.failure, device: device, error.description)
+    /// A kernel call for `device` (as the user knows it): its error names that device,
+    /// and the path the call acted on goes into the cause.
+    private func kernel(_ device: String, _ body: () throws(SwcryptError) -> Void) throws(SwcryptError) {
+        do { try body() } catch {
+            var e = error
+            if let path = e.device, path != device { e.cause = "\(path): " + (e.cause ?? e.message) }
+            e.device = device
+            throw e
         }
     }
 }

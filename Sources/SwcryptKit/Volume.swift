@@ -501,15 +501,7 @@ func luks<T>(_ body: () throws(LUKSError) -> T) throws(SwcryptError) -> T {
 
 extension SwcryptError {
     init(luks e: LUKSError) {
-        let code: ExitStatus
-        switch e.errno {
-        case .notPermitted, .permissionDenied: code = .permission
-        case .resourceBusy, .fileExists: code = .busy
-        case .noSuchFileOrDirectory, .noSuchAddressOrDevice, .operationNotSupportedByDevice: code = .wrongDevice
-        case .noMemory: code = .memory
-        default: code = .failure
-        }
-        self.init(code, device: e.device, "\(e.operation) failed", operation: e.operation,
-                  cause: ([e.errno.description] + e.messages.suffix(1) + (e.kernelReason.map { ["kernel: \($0)"] } ?? [])).joined(separator: "; "))
+        self.init(operation: e.operation, device: e.device, errno: e.errno,
+                  details: e.messages.suffix(1) + (e.kernelReason.map { ["kernel: \($0)"] } ?? []))
     }
 }

@@ -10,7 +10,8 @@ unsigned long swcrypt_shim_BLKSSZGET(void);
 unsigned long swcrypt_shim_BLKRRPART(void);
 unsigned long swcrypt_shim_BLKFLSBUF(void);
 unsigned long swcrypt_shim_BLKZEROOUT(void);
-/* fscrypt (linux/fscrypt.h): _IOR/_IOWR request numbers, same reason. */
+/* fscrypt (linux/fscrypt.h): _IOR/_IOWR request numbers, same reason. Used only by the
+   integration tests (Tests/SwcryptIntegrationTests/Fscrypt.swift), not by the product. */
 unsigned long swcrypt_shim_FS_IOC_SET_ENCRYPTION_POLICY(void);
 unsigned long swcrypt_shim_FS_IOC_GET_ENCRYPTION_POLICY_EX(void);
 unsigned long swcrypt_shim_FS_IOC_ADD_ENCRYPTION_KEY(void);

@@ -77,7 +77,7 @@ public enum Fscrypt {
         put32(&arg, 0, 24)
         do {
             try ioctlOn(path, swcrypt_shim_FS_IOC_GET_ENCRYPTION_POLICY_EX(), &arg, operation: "FS_IOC_GET_ENCRYPTION_POLICY_EX")
-        } catch where error.cause == Errno.noData.description {
+        } catch where error.errno == .noData {
             return nil
         }
         guard arg[8] == 2 else { return nil }
@@ -91,13 +91,13 @@ public enum Fscrypt {
     private static func ioctlOn(_ path: String, _ request: UInt, _ arg: inout [UInt8], operation: String) throws(SwcryptError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SwcryptError(.wrongDevice, device: path, "cannot open", operation: operation, cause: Errno(rawValue: errno).description)
+            throw SwcryptError(.wrongDevice, device: path, "cannot open", operation: operation, errno: Errno(rawValue: errno))
         }
         defer { close(fd) }
         let rc = arg.withUnsafeMutableBytes { ioctl(fd, request, $0.baseAddress!) }
         if rc != 0 {
             let e = Errno(rawValue: errno)
-            throw SwcryptError(.failure, device: path, "\(operation) failed", operation: operation, cause: e.description)
+            throw SwcryptError(.failure, device: path, "\(operation) failed", operation: operation, errno: e)
         }
     }
 }
