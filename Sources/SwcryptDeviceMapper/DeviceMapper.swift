@@ -38,7 +38,7 @@ public final class DeviceMapper {
     /// trying to load dm_mod).
     public init(diagnostics: Diagnostics = .shared) throws(DeviceMapperError) {
         self.diagnostics = diagnostics
-        if !Modules.load("dm_mod") && access("/dev/mapper/control", F_OK) != 0 {
+        if !Modules().loadIfAvailable("dm_mod") && access("/dev/mapper/control", F_OK) != 0 {
             throw DeviceMapperError(operation: "open device-mapper", name: "/dev/mapper/control", errno: .noSuchFileOrDirectory,
                                     kernelMessages: [], libraryMessages: ["the kernel has no device-mapper (CONFIG_BLK_DEV_DM, module dm_mod)"])
         }

@@ -102,3 +102,11 @@ public final class ExclusiveClaim {
     deinit { close(fd) }
 }
 
+/// Opens a block device O_EXCL to see whether someone holds it exclusively
+/// (a mount, a mapping, another O_EXCL opener). nil when free.
+public func exclusiveOpenError(_ path: String) -> Errno? {
+    let fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC)
+    guard fd >= 0 else { return Errno(rawValue: Glibc.errno) }
+    close(fd)
+    return nil
+}

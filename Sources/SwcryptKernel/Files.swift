@@ -4,10 +4,10 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Small file helpers for sysfs/procfs: small text files, read whole.
-enum Files {
+/// Small files: sysfs/procfs/configfs attributes and swcrypt's own state, read and written whole.
+public enum Files {
     /// Contents of a small text file, trailing newline removed; nil if unreadable.
-    static func readText(_ path: String) -> String? {
+    public static func readText(_ path: String) -> String? {
         guard let fd = try? FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) else {
             return nil
         }
@@ -25,16 +25,16 @@ enum Files {
         return text
     }
 
-    static func readInt(_ path: String) -> Int? {
+    public static func readInt(_ path: String) -> Int? {
         readText(path).flatMap { Int($0.trimmingCharacters(in: " \t")) }
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
     /// Directory entries (without . and ..), sorted; empty if unreadable.
-    static func list(_ path: String) -> [String] {
+    public static func list(_ path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
         var names = [String]()
@@ -48,7 +48,7 @@ enum Files {
     }
 
     /// The target of a symbolic link, nil if it is none.
-    static func readLink(_ path: String) -> String? {
+    public static func readLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n >= 0 else { return nil }
@@ -66,5 +66,50 @@ extension String {
 
     var lastPathComponent: String {
         split(separator: "/").last.map(String.init) ?? self
+    }
+}
+
+extension Files {
+    /// Replaces the file's contents (write to a temporary name, then rename).
+    public static func write(_ path: String, _ text: String) throws(SwcryptError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SwcryptError.last("create", temporary) }
+        let bytes = Array(text.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard n == bytes.count else { throw SwcryptError.last("write", temporary) }
+        guard rename(temporary, path) == 0 else { throw SwcryptError.last("rename", path) }
+    }
+
+    public static func remove(_ path: String) {
+        unlink(path)
+    }
+
+    /// Creates a directory and its parents with mode 0755 (swcrypt's state holds
+    /// nothing secret, and `testdev ls` works without root).
+    public static func makeDirectories(_ path: String) throws(SwcryptError) {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/\(part)"
+            if mkdir(current, 0o755) != 0 && Glibc.errno != EEXIST { throw SwcryptError.last("mkdir", current) }
+        }
+    }
+
+    /// Writes a small value to a sysfs/configfs attribute (one write, as `echo`).
+    static func writeAttribute(_ path: String, _ value: String) throws(SwcryptError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SwcryptError.last("open", path) }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else { throw SwcryptError.last("write '\(value)' to", path) }
+    }
+}
+
+extension SwcryptError {
+    /// The call that just failed, with the errno it left.
+    static func last(_ operation: String, _ path: String) -> SwcryptError {
+        SwcryptError(operation: operation, device: path, errno: Errno(rawValue: Glibc.errno))
     }
 }

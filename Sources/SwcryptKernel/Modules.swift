@@ -1,32 +1,46 @@
 import SwcryptCore
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Loading kernel modules on demand (modprobe resolves dependencies and aliases;
-/// its output is not read, only whether the module is there afterwards).
-public enum Modules {
-    @discardableResult
-    public static func load(_ name: String, sysRoot: String = "/sys") -> Bool {
-        if access("\(sysRoot)/module/\(name)", F_OK) == 0 { return true }
-        var pid: pid_t = 0
-        let args = ["/sbin/modprobe", "-q", name]
-        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        guard posix_spawn(&pid, args[0], &actions, nil, &argv, environ) == 0 else { return false }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return access("\(sysRoot)/module/\(name)", F_OK) == 0
+/// Kernel modules: loaded and unloaded by running modprobe (it resolves
+/// dependencies, aliases and module paths; its output is not read, only its exit
+/// status and whether /sys/module/NAME is there afterwards), and their state from
+/// the module lists. The one place swcrypt runs modprobe.
+public struct Modules: Sendable {
+    public var sysfsRoot: String
+
+    public init(sysfsRoot: String = "/sys") {
+        self.sysfsRoot = sysfsRoot
     }
 
-    /// /sys/module/NAME exists: loaded, or built in with parameters.
-    public static func isPresent(_ name: String, sysRoot: String = "/sys") -> Bool {
-        Files.exists("\(sysRoot)/module/\(name)")
+    /// /sys/module/NAME exists: loaded, or built in with parameters (null_blk, loop
+    /// and scsi_debug all have them).
+    public func isLoaded(_ name: String) -> Bool {
+        Files.exists("\(sysfsRoot)/module/\(name)")
+    }
+
+    /// Loads a module with parameters; modprobe's complaint goes to stderr.
+    public func load(_ name: String, _ parameters: [String] = []) throws(SwcryptError) {
+        try run(Self.modprobe, ["-q", name] + parameters)
+    }
+
+    /// Loads a module the kernel may or may not have (crypto and device-mapper
+    /// targets loaded on demand): quietly; true when it is there afterwards.
+    @discardableResult
+    public func loadIfAvailable(_ name: String) -> Bool {
+        if isLoaded(name) { return true }
+        try? run(Self.modprobe, ["-q", name], quiet: true)
+        return isLoaded(name)
+    }
+
+    public func unload(_ name: String) throws(SwcryptError) {
+        try run(Self.modprobe, ["-r", "-q", name])
+    }
+
+    static var modprobe: String {
+        ["/usr/sbin/modprobe", "/sbin/modprobe"].first { access($0, X_OK) == 0 } ?? "/sbin/modprobe"
     }
 
     /// Where the module lists of a kernel release are ("/lib/modules/<release>").
@@ -39,18 +53,18 @@ public enum Modules {
     /// ("kernel/drivers/md/dm-crypt.ko.xz") are compared with '-' read as '_'.
     /// A module with /sys/module/NAME/initstate is loaded; /sys/module/NAME without
     /// it is built in (built-in modules show up there when they have parameters).
-    public static func state(of name: String, sysRoot: String = "/sys", modulesDirectory: String) -> ModuleFact.State {
-        let sys = "\(sysRoot)/module/\(name)"
+    public func state(of name: String, modulesDirectory: String) -> ModuleFact.State {
+        let sys = "\(sysfsRoot)/module/\(name)"
         if Files.exists(sys) {
             return Files.exists("\(sys)/initstate") ? .loaded : .builtIn
         }
         let builtin = Files.readText("\(modulesDirectory)/modules.builtin")
         let dep = Files.readText("\(modulesDirectory)/modules.dep")
-        if let builtin, moduleNames(builtin).contains(name) { return .builtIn }
+        if let builtin, Self.moduleNames(builtin).contains(name) { return .builtIn }
         if let dep {
             // modules.dep: "kernel/drivers/md/dm-crypt.ko.xz: kernel/drivers/md/dm-bufio.ko.xz"
             let targets = dep.split(separator: "\n").compactMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) }
-            return moduleNames(targets.joined(separator: "\n")).contains(name) ? .loadable : .missing
+            return Self.moduleNames(targets.joined(separator: "\n")).contains(name) ? .loadable : .missing
         }
         return .unknown
     }

@@ -155,7 +155,7 @@ public final class Mapper {
     /// Target versions, probed once (loading the modules swcrypt needs first).
     public func kernelTargets() throws(SwcryptError) -> KernelTargets {
         if let cachedVersions { return cachedVersions }
-        for module in ["dm_crypt", "dm_integrity", "dm_flakey"] { Modules.load(module) }
+        for module in ["dm_crypt", "dm_integrity", "dm_flakey"] { Modules().loadIfAvailable(module) }
         do {
             let v = try dm.targetVersions()
             cachedVersions = v

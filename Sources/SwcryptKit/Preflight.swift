@@ -68,7 +68,7 @@ public struct Preflight: Sendable {
     /// Module states before check loads anything.
     public func moduleFacts() -> [ModuleFact] {
         ModuleFact.inspected.map {
-            ModuleFact(name: $0.name, state: Modules.state(of: $0.name, sysRoot: sysfs.root, modulesDirectory: modulesDirectory))
+            ModuleFact(name: $0.name, state: Modules(sysfsRoot: sysfs.root).state(of: $0.name, modulesDirectory: modulesDirectory))
         }
     }
 
@@ -87,7 +87,7 @@ public struct Preflight: Sendable {
         guard isRoot else { return DeviceMapperFacts(.notRoot) }
         defer {
             for i in modules.indices where modules[i].name.hasPrefix("dm_") && ![.loaded, .builtIn].contains(modules[i].state) {
-                let now = Modules.state(of: modules[i].name, sysRoot: sysfs.root, modulesDirectory: modulesDirectory)
+                let now = Modules(sysfsRoot: sysfs.root).state(of: modules[i].name, modulesDirectory: modulesDirectory)
                 modules[i].loadedByCheck = now == .loaded
             }
         }
@@ -98,7 +98,7 @@ public struct Preflight: Sendable {
         } catch {
             return DeviceMapperFacts(.unavailable(error.description))
         }
-        for name in ModuleFact.loadedForVersions { Modules.load(name, sysRoot: sysfs.root) }
+        for name in ModuleFact.loadedForVersions { Modules(sysfsRoot: sysfs.root).loadIfAvailable(name) }
         do {
             let driver = try dm.driverVersion()
             let targets = try dm.targetVersions()
@@ -109,7 +109,7 @@ public struct Preflight: Sendable {
             let said = Diagnostics.shared.entries(since: mark)
                 .filter { $0.source == "libdevmapper" && $0.level >= .error }.map(\.message)
             let cause = said.first ?? error.description
-            if !Modules.isPresent("dm_mod", sysRoot: sysfs.root) {
+            if !Modules(sysfsRoot: sysfs.root).isLoaded("dm_mod") {
                 return DeviceMapperFacts(.unavailable("the kernel has none (no /sys/module/dm_mod; libdevmapper: \(cause))"))
             }
             return DeviceMapperFacts(.unavailable("/dev/mapper/control does not answer (\(cause))"))

@@ -52,7 +52,7 @@ public struct TestDevices: Sendable {
     public var stateDirectory: String
     public var nullBlk: NullBlkConfig
     public var loops: LoopDevices
-    public var modules: KernelModules
+    public var modules: Modules
 
     public static let nullBlkPrefix = "swcrypt-nb"
     /// On tmpfs: test devices do not survive a reboot, and neither should their records.
@@ -63,7 +63,7 @@ public struct TestDevices: Sendable {
         self.sysfs = sysfs
         self.devRoot = devRoot
         self.stateDirectory = stateDirectory
-        self.modules = KernelModules(sysfsRoot: sysfs.root)
+        self.modules = Modules(sysfsRoot: sysfs.root)
         self.nullBlk = NullBlkConfig(configfsRoot: configfsRoot, modules: modules)
         self.loops = LoopDevices(devRoot: devRoot, modules: modules)
     }
@@ -102,7 +102,7 @@ public struct TestDevices: Sendable {
     }
 
     private func createLoop(_ request: TestDeviceRequest) throws(SwcryptError) -> TestDevice {
-        try kernel(stateDirectory) { () throws(SwcryptError) in try makeDirectories(stateDirectory) }
+        try kernel(stateDirectory) { () throws(SwcryptError) in try Files.makeDirectories(stateDirectory) }
         var rng = SystemRandomNumberGenerator()
         let file = "\(stateDirectory)/loop-\(String(rng.next() & 0xffff_ffff, radix: 16)).img"
         try kernel(file) { () throws(SwcryptError) in
@@ -114,12 +114,12 @@ public struct TestDevices: Sendable {
                 name = try loops.attach(file: file, blockSize: request.blockSize, directIO: true)
             }
         } catch {
-            SmallFiles.remove(file)
+            Files.remove(file)
             throw error
         }
         return try waitForDevice(name, kind: .loop, undo: {
             _ = try? loops.detach(name: name)
-            SmallFiles.remove(file)
+            Files.remove(file)
         })
     }
 
@@ -135,14 +135,14 @@ public struct TestDevices: Sendable {
                                + (disks.isEmpty ? "" : " (its disks: \(disks.joined(separator: ", ")))")
                                + "; refusing to replace it")
         }
-        try kernel(stateDirectory) { () throws(SwcryptError) in try makeDirectories(stateDirectory) }
+        try kernel(stateDirectory) { () throws(SwcryptError) in try Files.makeDirectories(stateDirectory) }
         // dif=1 dix=1: T10 DIF type 1 with the guard tag as CRC (guard=0), so the
         // disk's integrity profile is T10-DIF-TYPE1-CRC.
         try kernel("scsi_debug") { () throws(SwcryptError) in
             try modules.load("scsi_debug", ["dif=1", "dix=1", "guard=0", "sector_size=\(request.blockSize)",
                                             "dev_size_mb=\(request.sizeMiB)", "num_tgts=1", "max_luns=1"])
         }
-        let undo = { _ = try? modules.unload("scsi_debug"); SmallFiles.remove(scsiDebugRecord) }
+        let undo = { _ = try? modules.unload("scsi_debug"); Files.remove(scsiDebugRecord) }
         var disk: (name: String, host: Int)?
         _ = waitUntil(10) { disk = sysfs.scsiDebugDisks().first; return disk != nil }
         guard let disk else {
@@ -151,7 +151,7 @@ public struct TestDevices: Sendable {
         }
         do {
             try kernel("testdev scsi-debug") { () throws(SwcryptError) in
-                try SmallFiles.write(scsiDebugRecord, "\(disk.name) \(disk.host)\n")
+                try Files.write(scsiDebugRecord, "\(disk.name) \(disk.host)\n")
             }
         } catch {
             undo()
@@ -166,7 +166,7 @@ public struct TestDevices: Sendable {
                                undo: () -> Void) throws(SwcryptError) -> TestDevice {
         var found: TestDevice?
         let ready = waitUntil(10) {
-            guard let d = describe(name, kind: kind), d.sizeBytes > 0, SmallFiles.exists(d.device) else { return false }
+            guard let d = describe(name, kind: kind), d.sizeBytes > 0, Files.exists(d.device) else { return false }
             found = d
             return kind != .scsiDebug || d.integrityFormat != "none"
         }
@@ -206,7 +206,7 @@ public struct TestDevices: Sendable {
 
     /// The recorded scsi_debug disk, if it is still the one on the recorded host.
     private func ownScsiDebug() -> BlockDevice? {
-        guard let record = SmallFiles.read(scsiDebugRecord) else { return nil }
+        guard let record = Files.readText(scsiDebugRecord) else { return nil }
         let fields = record.split(separator: " ")
         guard fields.count == 2, let host = Int(fields[1]) else { return nil }
         let name = String(fields[0])
@@ -258,12 +258,12 @@ public struct TestDevices: Sendable {
             }
         case .loop:
             try kernel(info.device) { () throws(SwcryptError) in try loops.detach(name: device.name) }
-            if let file = info.backingFile { SmallFiles.remove(file) }
+            if let file = info.backingFile { Files.remove(file) }
         case .scsiDebug:
             try kernel("scsi_debug") { () throws(SwcryptError) in try modules.unload("scsi_debug") }
-            SmallFiles.remove(scsiDebugRecord)
+            Files.remove(scsiDebugRecord)
         }
-        guard waitUntil(10, { !SmallFiles.exists("\(sysfs.root)/block/\(device.name)") }) else {
+        guard waitUntil(10, { !Files.exists("\(sysfs.root)/block/\(device.name)") }) else {
             throw SwcryptError(.busy, device: path, "removed, but the disk is still in /sys/block after 10 s")
         }
         return info
