@@ -491,7 +491,7 @@ public enum PreflightRules {
         // In use.
         var uses = [String]()
         if !d.mounts.isEmpty { uses.append("mounted: " + d.mounts.joined(separator: ", ")) }
-        if !d.holders.isEmpty { uses.append("held by " + d.holders.joined(separator: ", ")) }
+        if !d.holders.isEmpty { uses.append("held by " + d.holders.map(\.description).joined(separator: ", ")) }
         if uses.isEmpty {
             out.append(Finding(.device, "in use", .ok, "not mounted, no holders"))
         } else {

@@ -92,11 +92,7 @@ public struct CryptTarget: Equatable, Sendable {
     public var sectorSize: Int?
     public var ivLargeSectors = false
     public var allowDiscards = false
-    public var sameCPUCrypt = false
-    public var submitFromCryptCPUs = false
-    public var noReadWorkqueue = false
-    public var noWriteWorkqueue = false
-    public var highPriority = false
+    public var performance = PerformanceFlags()
 
     public init(cipher: KernelCipher, key: KeyReference, ivOffset: UInt64 = 0, device: String, offset: UInt64 = 0,
                 integrity: Integrity? = nil, sectorSize: Int? = nil) {
@@ -112,11 +108,11 @@ public struct CryptTarget: Equatable, Sendable {
     var optionalArguments: [String] {
         var a = [String]()
         if allowDiscards { a.append("allow_discards") }
-        if sameCPUCrypt { a.append("same_cpu_crypt") }
-        if highPriority { a.append("high_priority") }
-        if submitFromCryptCPUs { a.append("submit_from_crypt_cpus") }
-        if noReadWorkqueue { a.append("no_read_workqueue") }
-        if noWriteWorkqueue { a.append("no_write_workqueue") }
+        if performance.sameCPUCrypt { a.append("same_cpu_crypt") }
+        if performance.highPriority { a.append("high_priority") }
+        if performance.submitFromCryptCPUs { a.append("submit_from_crypt_cpus") }
+        if performance.noReadWorkqueue { a.append("no_read_workqueue") }
+        if performance.noWriteWorkqueue { a.append("no_write_workqueue") }
         if let integrity { a.append("integrity:\(integrity.bytes):\(integrity.type)") }
         if let integrityKeySize { a.append("integrity_key_size:\(integrityKeySize)") }
         if let sectorSize, sectorSize != 512 { a.append("sector_size:\(sectorSize)") }
@@ -158,6 +154,10 @@ public struct IntegrityTarget: Equatable, Sendable {
     public var fixHmac = false
     public var legacyRecalculate = false
     public var internalHash: String?
+
+    /// Tag bytes of dm-integrity's internal hashes, for `--internal-hash` without `--tag-size`.
+    public static let internalHashTagBytes: [String: Int] = ["crc32c": 4, "crc32": 4, "xxhash64": 8, "sha1": 20, "sha256": 32,
+                                                            "sha512": 64, "blake2b-256": 32]
 
     public init(device: String, offset: UInt64 = 0, tagSize: Int, mode: Mode) {
         self.device = device
@@ -430,11 +430,11 @@ extension CryptTarget {
             let (name, value) = splitOption(arg)
             switch name {
             case "allow_discards": c.allowDiscards = true
-            case "same_cpu_crypt": c.sameCPUCrypt = true
-            case "submit_from_crypt_cpus": c.submitFromCryptCPUs = true
-            case "no_read_workqueue": c.noReadWorkqueue = true
-            case "no_write_workqueue": c.noWriteWorkqueue = true
-            case "high_priority": c.highPriority = true
+            case "same_cpu_crypt": c.performance.sameCPUCrypt = true
+            case "submit_from_crypt_cpus": c.performance.submitFromCryptCPUs = true
+            case "no_read_workqueue": c.performance.noReadWorkqueue = true
+            case "no_write_workqueue": c.performance.noWriteWorkqueue = true
+            case "high_priority": c.performance.highPriority = true
             case "iv_large_sectors": c.ivLargeSectors = true
             case "integrity":
                 let parts = (value ?? "").split(separator: ":", maxSplits: 1).map(String.init)

@@ -70,10 +70,7 @@ public struct Sysfs: Sendable {
             : []
         var holders = Files.list("\(dir)/holders")
         for p in partitions { holders += Files.list("\(dir)/\(p)/holders") }
-        let holderNames = holders.map { h -> String in
-            if let dmName = Files.readText("\(root)/class/block/\(h)/dm/name") { return "\(dmName) (\(h))" }
-            return h
-        }
+        let holderNames = holders.map { Holder(kernelName: $0, mappingName: Files.readText("\(root)/class/block/\($0)/dm/name")) }
 
         return BlockDevice(
             name: name, major: mm[0], minor: mm[1], kind: kind,

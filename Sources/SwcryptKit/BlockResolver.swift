@@ -47,7 +47,7 @@ public struct BlockResolver: Sendable {
             throw SwcryptError(.busy, device: target.path, "in use: mounted (\(mounts.joined(separator: ", ")))")
         }
         if !target.device.holders.isEmpty {
-            throw SwcryptError(.busy, device: target.path, "in use: held by \(target.device.holders.joined(separator: ", "))")
+            throw SwcryptError(.busy, device: target.path, "in use: held by \(target.device.holders.map(\.description).joined(separator: ", "))")
         }
     }
 }

@@ -82,11 +82,7 @@ public struct CryptMapRequest: Sendable {
     public var keySource: KeySource
     public var emulateMetadata: IntegrityTarget.Mode?
     public var allowDiscards = false
-    public var sameCPUCrypt = false
-    public var submitFromCryptCPUs = false
-    public var noReadWorkqueue = false
-    public var noWriteWorkqueue = false
-    public var highPriority = false
+    public var performance = PerformanceFlags()
     public var readOnly = false
     public var allowInsecure = false
     /// Check through AF_ALG that the kernel has the cipher before anything is created.
@@ -102,26 +98,15 @@ public struct CryptMapRequest: Sendable {
 public struct IntegrityMapRequest: Sendable {
     public var name: String
     public var device: String
-    public var mode: IntegrityTarget.Mode
-    public var tagSize: Int?
-    public var internalHash: String?
-    public var blockSize: Int?
-    public var journalSectors: Int?
-    public var interleaveSectors: Int?
-    public var bufferSectors: Int?
-    public var journalWatermark: Int?
-    public var commitTime: Int?
-    public var sectorsPerBit: Int?
-    public var bitmapFlushInterval: Int?
-    public var allowDiscards = false
-    public var recalculate = false
-    public var fixHmac = false
+    /// The target as asked for: its device is filled in from `device`; a tag size
+    /// of 0 means the internal hash's; no block size means the device's default.
+    public var target: IntegrityTarget
     public var readOnly = false
 
-    public init(name: String, device: String, mode: IntegrityTarget.Mode) {
+    public init(name: String, device: String, target: IntegrityTarget) {
         self.name = name
         self.device = device
-        self.mode = mode
+        self.target = target
     }
 }
 
@@ -212,11 +197,7 @@ public final class Mapper {
                                 integrity: tagBytes.map { .init(bytes: $0, type: "aead") },
                                 sectorSize: sectorSize)
         crypt.allowDiscards = r.allowDiscards
-        crypt.sameCPUCrypt = r.sameCPUCrypt
-        crypt.submitFromCryptCPUs = r.submitFromCryptCPUs
-        crypt.noReadWorkqueue = r.noReadWorkqueue
-        crypt.noWriteWorkqueue = r.noWriteWorkqueue
-        crypt.highPriority = r.highPriority
+        crypt.performance = r.performance
         guard available > r.offset else {
             throw SwcryptError(.failure, device: r.device, "offset \(r.offset) sectors is beyond the device's \(available) sectors")
         }
@@ -243,25 +224,16 @@ public final class Mapper {
         try StackNaming.validate(name: r.name)
         let target = try resolver.resolve(r.device)
         let kernel = try kernelTargets()
-        let hashTag: [String: Int] = ["crc32c": 4, "crc32": 4, "xxhash64": 8, "sha1": 20, "sha256": 32, "sha512": 64, "blake2b-256": 32]
-        let tag = r.tagSize ?? r.internalHash.flatMap { hashTag[$0] } ?? 0
-        guard tag > 0 else {
+        let hashTag = IntegrityTarget.internalHashTagBytes
+        var t = r.target
+        if t.tagSize == 0 { t.tagSize = t.internalHash.flatMap { hashTag[$0] } ?? 0 }
+        guard t.tagSize > 0 else {
             throw SwcryptError(.failure, device: r.device, "give --tag-size, or --internal-hash with a known size (\(hashTag.keys.sorted().joined(separator: ", ")))")
         }
-        var t = IntegrityTarget(device: target.majorMinor, tagSize: tag, mode: r.mode)
-        t.blockSize = r.blockSize ?? defaultSectorSize(target)
-        t.internalHash = r.internalHash
-        t.journalSectors = r.mode == .inline ? (r.journalSectors ?? 0) : r.journalSectors
-        t.interleaveSectors = r.interleaveSectors
-        t.bufferSectors = r.bufferSectors
-        t.journalWatermark = r.journalWatermark
-        t.commitTime = r.commitTime
-        t.sectorsPerBit = r.sectorsPerBit
-        t.bitmapFlushInterval = r.bitmapFlushInterval
-        t.allowDiscards = r.allowDiscards
-        t.recalculate = r.recalculate
+        t.device = target.majorMinor
+        t.blockSize = t.blockSize ?? defaultSectorSize(target)
+        if t.mode == .inline { t.journalSectors = t.journalSectors ?? 0 }
         t.fixPadding = true
-        t.fixHmac = r.fixHmac
         let length = target.device.sizeBytes / 512
         try validate(.integrity(t), length: length, on: target, kernel: kernel, insecure: false)
         let stack = StackNaming.newStackID()
@@ -333,8 +305,8 @@ public final class Mapper {
         let live = try requireInfo(plan.name)
         for dev in plan.layers[0].table.lines.flatMap(\.target.devices) {
             var t = try resolveTableDevice(dev)
-            // Holders read "NAME (dm-N)"; the mapping being reloaded may hold its own devices.
-            t.device.holders.removeAll { $0 == live.kernelName || $0.hasSuffix("(\(live.kernelName))") }
+            // The mapping being reloaded may hold its own devices.
+            t.device.holders.removeAll { $0.kernelName == live.kernelName }
             try resolver.requireUnused(t)
         }
         do {
@@ -513,15 +485,7 @@ public final class Mapper {
         let (start, overflow) = t.offset.multipliedReportingOverflow(by: 512)
         guard !overflow else { throw SwcryptError(.failure, device: claim.path, "--offset \(t.offset) is beyond any device") }
         let sb = try claim.read(offset: start, count: 512)
-        let magic = Array("integrt".utf8) + [0]
-        let flags = UInt32(sb[24]) | UInt32(sb[25]) << 8 | UInt32(sb[26]) << 16 | UInt32(sb[27]) << 24
-        let log2Block = Int(sb[28])
-        let matches = Array(sb[0..<8]) == magic
-            && Int(sb[10]) | Int(sb[11]) << 8 == t.tagSize
-            && log2Block < 16 && (1 << log2Block) * 512 == blockBytes
-            && (flags & 0x4 != 0) == (t.mode == .bitmap)     // SB_FLAG_DIRTY_BITMAP
-            && (flags & 0x20 != 0) == (t.mode == .inline)    // SB_FLAG_INLINE
-        if !matches {
+        if IntegritySuperblock(bytes: sb)?.matches(t) != true {
             try claim.zero(offset: start, count: max(4096, blockBytes))
         }
     }
@@ -623,7 +587,7 @@ public final class Mapper {
             if layer.openCount > 0 && !deferred {
                 let dev = resolver.sysfs.blockDevice(major: layer.major, minor: layer.minor)
                 var who = dev.map { resolver.sysfs.mounts(of: $0) } ?? []
-                who += dev?.holders ?? []
+                who += dev?.holders.map(\.description) ?? []
                 // Lower layers are held by the layer above; only outside users count.
                 let outside = who.filter { h in !layers.contains { h.hasPrefix($0.name + " ") } }
                 if layer.name == layers[0].name || !outside.isEmpty {

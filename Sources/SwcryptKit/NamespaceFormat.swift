@@ -124,7 +124,7 @@ public struct NamespaceFormatter: Sendable {
             if !mounts.isEmpty || !holders.isEmpty {
                 var why = [String]()
                 if !mounts.isEmpty { why.append("mounted: " + mounts.joined(separator: ", ")) }
-                if !holders.isEmpty { why.append("held by: " + holders.joined(separator: ", ")) }
+                if !holders.isEmpty { why.append("held by: " + holders.map(\.description).joined(separator: ", ")) }
                 throw SwcryptError(.busy, device: device.devicePath, "in use, refusing to format (" + why.joined(separator: "; ") + ")")
             }
         }

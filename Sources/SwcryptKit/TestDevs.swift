@@ -245,7 +245,7 @@ public struct TestDevices: Sendable {
         if !mounts.isEmpty || !device.holders.isEmpty {
             var why = [String]()
             if !mounts.isEmpty { why.append("mounted: " + mounts.joined(separator: ", ")) }
-            if !device.holders.isEmpty { why.append("held by: " + device.holders.joined(separator: ", ")) }
+            if !device.holders.isEmpty { why.append("held by: " + device.holders.map(\.description).joined(separator: ", ")) }
             throw SwcryptError(.busy, device: path, "in use, refusing to remove (" + why.joined(separator: "; ") + ")")
         }
         if exclusiveOpenError(info.device) == .resourceBusy {

@@ -133,7 +133,7 @@ public final class VolumeManager {
         // removes it (execute) instead of calling the device busy.
         let stale = Self.staleInitMappings(target)
         var unheld = target
-        unheld.device.holders.removeAll { h in stale.contains { h.hasPrefix($0 + " ") || h.hasPrefix($0 + "_dif ") } }
+        unheld.device.holders.removeAll { h in stale.contains { h.mappingName == $0 || h.mappingName == $0 + "_dif" } }
         try resolver.requireUnused(unheld)
         // Numbers first, before anything is planned on them.
         guard (4096...VolumeFormatRequest.maxInitBlockBytes).contains(r.initBlockBytes), r.initBlockBytes % 4096 == 0 else {
@@ -343,7 +343,7 @@ public final class VolumeManager {
     static func staleInitMappings(_ target: BlockTarget) -> [String] {
         var names = [String]()
         for h in target.device.holders {
-            var name = String(h.prefix { $0 != " " })
+            guard var name = h.mappingName else { continue }
             guard name.hasPrefix(initMappingPrefix) else { continue }
             if name.hasSuffix("_dif") { name.removeLast(4) }
             if !names.contains(name) { names.append(name) }
@@ -455,7 +455,7 @@ public final class VolumeManager {
     func holders(of name: String) -> [String] {
         guard case .block(let ma, let mi) = DeviceNode.of(path: "/dev/mapper/\(name)"),
               let d = resolver.sysfs.blockDevice(major: ma, minor: mi) else { return ["in use"] }
-        let who = resolver.sysfs.mounts(of: d) + d.holders.map { "held by \($0)" }
+        let who = resolver.sysfs.mounts(of: d) + d.holders.map { "held by \($0.description)" }
         return who.isEmpty ? ["open by a process"] : who
     }
 

@@ -195,7 +195,7 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
                           sizeBytes: d.sizeBytes, metadataBytes: d.metadataBytes, integrityFormat: d.integrity.description,
                           tagSize: d.integrityTagSize, freeMetadataBytes: facts.hasProtectionInformation ? 0 : facts.freeTagBytes,
                           protectionInformation: facts.hasProtectionInformation, fits: fits,
-                          holders: d.holders, mounts: d.mounts,
+                          holders: d.holders.map(\.description), mounts: d.mounts,
                           lbaFormats: d.namespace.map { NamespaceReportJSON($0).fits },
                           namespaceProblem: d.namespaceProblem)
         }

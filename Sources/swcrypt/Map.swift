@@ -119,11 +119,7 @@ struct MapCrypt: ParsableCommand {
             r.emulateMetadata = mode
         }
         r.allowDiscards = allowDiscards
-        r.sameCPUCrypt = perf.sameCPUCrypt
-        r.submitFromCryptCPUs = perf.submitFromCryptCPUs
-        r.noReadWorkqueue = perf.noReadWorkqueue
-        r.noWriteWorkqueue = perf.noWriteWorkqueue
-        r.highPriority = perf.highPriority
+        r.performance = perf.flags
         r.readOnly = common.readOnly
         r.allowInsecure = allowInsecure
         r.probeCipher = !skipCipherProbe
@@ -157,20 +153,20 @@ struct MapIntegrity: ParsableCommand {
 
     func run() throws {
         common.global.apply()
-        var r = IntegrityMapRequest(name: name, device: device, mode: mode)
-        r.tagSize = tagSize
-        r.internalHash = internalHash
-        r.blockSize = blockSize
-        r.journalSectors = journalSectors
-        r.interleaveSectors = interleaveSectors
-        r.bufferSectors = bufferSectors
-        r.journalWatermark = journalWatermark
-        r.commitTime = commitTime
-        r.sectorsPerBit = sectorsPerBit
-        r.bitmapFlushInterval = bitmapFlushInterval
-        r.allowDiscards = allowDiscards
-        r.recalculate = recalculate
-        r.fixHmac = fixHmac
+        var t = IntegrityTarget(device: device, tagSize: tagSize ?? 0, mode: mode)
+        t.internalHash = internalHash
+        t.blockSize = blockSize
+        t.journalSectors = journalSectors
+        t.interleaveSectors = interleaveSectors
+        t.bufferSectors = bufferSectors
+        t.journalWatermark = journalWatermark
+        t.commitTime = commitTime
+        t.sectorsPerBit = sectorsPerBit
+        t.bitmapFlushInterval = bitmapFlushInterval
+        t.allowDiscards = allowDiscards
+        t.recalculate = recalculate
+        t.fixHmac = fixHmac
+        var r = IntegrityMapRequest(name: name, device: device, target: t)
         r.readOnly = common.readOnly
         let mapper = try Mapper.privileged()
         try MapOutput.finish(try mapper.planIntegrity(r), mapper, common)

@@ -107,7 +107,7 @@ final class GoldenOutputTests: XCTestCase {
                                                              device: CheckedDevice(path: "/dev/sdb", device: blockTarget(
                                                                 path: "/dev/sdb", name: "sdb", kind: .scsiDisk, logicalBlockSize: 512, physicalBlockSize: 4096,
                                                                 sizeBytes: 8 << 30, metadataBytes: 8, integrityFormat: "T10-DIF-TYPE1-CRC",
-                                                                holders: ["vg0-root (dm-0)"]).device, mounts: ["/dev/sdb1 on /srv"]))),
+                                                                holders: [Holder(kernelName: "dm-0", mappingName: "vg0-root")]).device, mounts: ["/dev/sdb1 on /srv"]))),
         ]
         for (name, facts) in cases {
             let r = CheckReport(facts: facts)

@@ -38,7 +38,7 @@ final class PreflightTests: XCTestCase {
     }
 
     func disk(_ name: String = "sda", logical: Int = 512, size: UInt64 = 64 << 20, metadata: Int? = 0,
-              format: String = "none", tagSize: Int = 0, holders: [String] = [], mounts: [String] = []) -> CheckedDevice {
+              format: String = "none", tagSize: Int = 0, holders: [Holder] = [], mounts: [String] = []) -> CheckedDevice {
         let target = blockTarget(path: "/dev/\(name)", name: name, kind: .scsiDisk, logicalBlockSize: logical, physicalBlockSize: 4096,
                                  sizeBytes: size, metadataBytes: metadata, integrityFormat: format, integrityTagSize: tagSize,
                                  holders: holders)
@@ -297,7 +297,7 @@ final class PreflightTests: XCTestCase {
     }
 
     func testMountedAndHeldDevice() throws {
-        let r = CheckReport(facts: facts(device: disk(holders: ["vol (dm-0)"], mounts: ["/dev/sda1 on /mnt"])))
+        let r = CheckReport(facts: facts(device: disk(holders: [Holder(kernelName: "dm-0", mappingName: "vol")], mounts: ["/dev/sda1 on /mnt"])))
         let inUse = try finding(r, "in use")
         XCTAssertEqual(inUse.status, .blocking)
         XCTAssertEqual(inUse.detail, "in use: mounted: /dev/sda1 on /mnt; held by vol (dm-0)")

@@ -1,5 +1,6 @@
 import XCTest
 @testable import SwcryptKernel
+import SwcryptCore
 
 /// Sysfs reading against a captured-style tree built in a temporary root.
 final class SysfsTests: FixtureTreeTestCase {
@@ -42,7 +43,7 @@ final class SysfsTests: FixtureTreeTestCase {
         XCTAssertEqual(d.integrity, .nop)
         XCTAssertEqual(d.sizeBytes, 1048576 * 512)
         XCTAssertEqual(d.partitions, ["nvme0n1p1"])
-        XCTAssertEqual(d.holders, ["swcrypt-test (dm-0)"])
+        XCTAssertEqual(d.holders, [Holder(kernelName: "dm-0", mappingName: "swcrypt-test")])
         XCTAssertEqual(sysfs.nvmeControllers(ofNamespace: "nvme0n1"), ["nvme0"])
         XCTAssertEqual(sysfs.nvmeNamespaces(ofController: "nvme0"), ["nvme0n1"])
     }

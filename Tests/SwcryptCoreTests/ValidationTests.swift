@@ -122,3 +122,32 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(kernel66.capabilities, [.noWorkqueue])
     }
 }
+
+final class IntegritySuperblockTests: XCTestCase {
+    /// A superblock as dm-integrity writes it: magic, version, tag size 32, flags, 4096-byte blocks.
+    func superblock(tagSize: Int, log2SectorsPerBlock: UInt8, flags: UInt32) -> [UInt8] {
+        var sb = [UInt8](repeating: 0, count: 512)
+        sb.replaceSubrange(0..<8, with: Array("integrt".utf8) + [0])
+        sb[8] = 5
+        sb[10] = UInt8(tagSize & 0xff); sb[11] = UInt8(tagSize >> 8)
+        for i in 0..<4 { sb[24 + i] = UInt8(truncatingIfNeeded: flags >> (8 * UInt32(i))) }
+        sb[28] = log2SectorsPerBlock
+        return sb
+    }
+
+    func testReusedOnlyForTheSameGeometryAndMode() throws {
+        var inline = IntegrityTarget(device: "259:1", tagSize: 32, mode: .inline)
+        inline.blockSize = 4096
+        let sb = try XCTUnwrap(IntegritySuperblock(bytes: superblock(tagSize: 32, log2SectorsPerBlock: 3, flags: 0x20)))
+        XCTAssertEqual(sb.blockBytes, 4096)
+        XCTAssertTrue(sb.matches(inline))
+        var journal = inline
+        journal.mode = .journal
+        XCTAssertFalse(sb.matches(journal), "the inline flag is set, a journal target must not reuse it")
+        var smaller = inline
+        smaller.tagSize = 28
+        XCTAssertFalse(sb.matches(smaller))
+        XCTAssertNil(IntegritySuperblock(bytes: [UInt8](repeating: 0, count: 512)), "zeros: no superblock")
+        XCTAssertNil(IntegritySuperblock(bytes: superblock(tagSize: 32, log2SectorsPerBlock: 40, flags: 0)), "a block size no kernel writes")
+    }
+}

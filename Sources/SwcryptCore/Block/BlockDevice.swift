@@ -64,13 +64,13 @@ public struct BlockDevice: Equatable, Sendable {
     /// The block-integrity profile (`integrity/format`).
     public var integrity: IntegrityProfile
     public var integrityTagSize: Int
-    /// Holders (device-mapper names or md devices) of the device and its partitions.
-    public var holders: [String]
+    /// Holders (device-mapper mappings, md devices) of the device and its partitions.
+    public var holders: [Holder]
     public var partitions: [String]
 
     public init(name: String, major: Int, minor: Int, kind: Kind, logicalBlockSize: Int, physicalBlockSize: Int,
                 sizeBytes: UInt64, metadataBytes: Int?, integrity: IntegrityProfile, integrityTagSize: Int = 0,
-                holders: [String] = [], partitions: [String] = []) {
+                holders: [Holder] = [], partitions: [String] = []) {
         self.name = name
         self.major = major
         self.minor = minor
@@ -125,6 +125,22 @@ public struct BlockDevice: Equatable, Sendable {
         case .other: return "a block device"
         }
     }
+}
+
+/// A block device that holds another (sysfs `holders/`): a mapping or an md array.
+public struct Holder: Equatable, Hashable, Sendable, CustomStringConvertible {
+    /// The kernel name: "dm-3", "md0".
+    public var kernelName: String
+    /// The device-mapper name, for a mapping.
+    public var mappingName: String?
+
+    public init(kernelName: String, mappingName: String? = nil) {
+        self.kernelName = kernelName
+        self.mappingName = mappingName
+    }
+
+    /// "vol (dm-3)", "md0".
+    public var description: String { mappingName.map { "\($0) (\(kernelName))" } ?? kernelName }
 }
 
 /// A block device named on the command line: the path as the user gave it, and the device.

@@ -69,10 +69,10 @@ public enum TableValidator {
         try checkFits(offset: c.offset, length: lengthSectors, device: device, fail: fail)
 
         let caps = kernel.capabilities
-        if (c.noReadWorkqueue || c.noWriteWorkqueue) && !caps.contains(.noWorkqueue) {
+        if (c.performance.noReadWorkqueue || c.performance.noWriteWorkqueue) && !caps.contains(.noWorkqueue) {
             throw fail("no_read_workqueue/no_write_workqueue need dm-crypt >= 1.22; the kernel has \(version)", .failure)
         }
-        if c.highPriority && !caps.contains(.highPriority) {
+        if c.performance.highPriority && !caps.contains(.highPriority) {
             throw fail("high_priority needs dm-crypt >= 1.26; the kernel has \(version)", .failure)
         }
         if c.integrityKeySize != nil && !caps.contains(.integrityKeySize) {
