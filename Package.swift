@@ -4,7 +4,7 @@
 //   swcrypt (executable, ArgumentParser only)
 //     -> SwcryptKit (workflows: plans, safety checks, verification)
 //        -> SwcryptCore (pure: NVMe identify parsing, LBA formats, cipher/tag math, reports)
-//        -> SwcryptKernel (sysfs/procfs/block-device facts, roots injectable; imports CSwcryptShim)
+//        -> SwcryptSystem (sysfs/procfs/block-device facts, roots injectable; imports CSwcryptShim)
 //        -> SwcryptNVMe (the only importer of CNVMe / libnvme)
 //        -> SwcryptDeviceMapper (the only importer of CDeviceMapper / libdevmapper)
 //        -> SwcryptKeys (the only importer of CKeyutils / libkeyutils)
@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "SwcryptCore", dependencies: [.product(name: "SystemPackage", package: "swift-system")],
                 swiftSettings: [.define("SWCRYPT_FAULT_INJECTION", .when(configuration: .debug))]),
         .target(
-            name: "SwcryptKernel",
+            name: "SwcryptSystem",
             dependencies: [
                 "SwcryptCore", "CSwcryptShim",
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -61,7 +61,7 @@ let package = Package(
             ]),
         .target(
             name: "SwcryptDeviceMapper",
-            dependencies: ["SwcryptCore", "SwcryptKernel", "CDeviceMapper", "CDeviceMapperShim",
+            dependencies: ["SwcryptCore", "SwcryptSystem", "CDeviceMapper", "CDeviceMapperShim",
                            .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "SwcryptKeys",
@@ -72,13 +72,13 @@ let package = Package(
             dependencies: ["SwcryptCore", "CBlkid"]),
         .target(
             name: "SwcryptLUKS",
-            dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKeys", "CCryptsetup",
+            dependencies: ["SwcryptCore", "SwcryptSystem", "SwcryptKeys", "CCryptsetup",
                            .product(name: "SystemPackage", package: "swift-system")],
             linkerSettings: cryptsetupRpath),
         .target(
             name: "SwcryptKit",
             dependencies: [
-                "SwcryptCore", "SwcryptKernel", "SwcryptNVMe", "SwcryptDeviceMapper", "SwcryptKeys", "SwcryptLUKS",
+                "SwcryptCore", "SwcryptSystem", "SwcryptNVMe", "SwcryptDeviceMapper", "SwcryptKeys", "SwcryptLUKS",
                 "SwcryptBlkid",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
@@ -94,11 +94,11 @@ let package = Package(
 
         // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
         // kernel devices (only inside the test VM; they skip with a reason elsewhere).
-        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptKeys", "SwcryptBlkid", "SwcryptReports"],
+        .testTarget(name: "SwcryptCoreTests", dependencies: ["SwcryptCore", "SwcryptSystem", "SwcryptKit", "SwcryptKeys", "SwcryptBlkid", "SwcryptReports"],
                     // Golden/: every command's human and --json output (GoldenOutputTests).
                     exclude: ["Golden"]),
         // Fscrypt.swift (fscrypt's ioctls, to test inline-encryption passthrough) lives here: test-only, not in the product.
-        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptKernel", "SwcryptKit", "SwcryptNVMe", "CSwcryptShim",
+        .testTarget(name: "SwcryptIntegrationTests", dependencies: ["SwcryptCore", "SwcryptSystem", "SwcryptKit", "SwcryptNVMe", "CSwcryptShim",
                                                                      .product(name: "SystemPackage", package: "swift-system")]),
     ]
 )

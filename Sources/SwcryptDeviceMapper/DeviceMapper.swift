@@ -3,7 +3,7 @@
 internal import CDeviceMapper
 internal import CDeviceMapperShim
 import SwcryptCore
-import SwcryptKernel
+import SwcryptSystem
 import SystemPackage
 #if canImport(Glibc)
 import Glibc

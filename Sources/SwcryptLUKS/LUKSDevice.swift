@@ -3,7 +3,7 @@
 internal import CCryptsetup
 import SwcryptCore
 import SwcryptKeys
-import SwcryptKernel
+import SwcryptSystem
 import SystemPackage
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import XCTest
 @testable import SwcryptCore
-@testable import SwcryptKernel
+@testable import SwcryptSystem
 @testable import SwcryptKit
 import SwcryptReports
 
@@ -48,14 +48,14 @@ final class GoldenOutputTests: XCTestCase {
     }
 
     func checkFacts(root: Bool = true, dm: DeviceMapperFacts.Access? = nil, aegis: CryptoAvailability = .available,
-                    cryptsetup: String? = "2.8.8", inlineTags: Bool = true, device: CheckedDevice? = nil) -> PreflightFacts {
+                    cryptsetup: String? = "2.8.8", inlineTags: Bool = true, device: CheckedDevice? = nil) -> CheckFacts {
         let aeads = AuthenticatedCipher.common.map { c -> AEADFact in
             let availability: CryptoAvailability = c.cipher.cipher == "aegis128" ? aegis : .available
             return AEADFact(cipher: c, algorithm: KernelCipher(c.cipher, integrity: c.integrity).algorithm,
                             availability: availability, listedInProcCrypto: availability == .available,
                             mibPerSecond: availability == .available ? 1234.56 : nil)
         }
-        return PreflightFacts(kernelRelease: "6.12.95+deb12-amd64", isRoot: root, modulesDirectory: "/lib/modules/6.12.95+deb12-amd64",
+        return CheckFacts(kernelRelease: "6.12.95+deb12-amd64", isRoot: root, modulesDirectory: "/lib/modules/6.12.95+deb12-amd64",
                               modules: ModuleFact.inspected.map { ModuleFact(name: $0.name, state: $0.name == "dm_crypt" ? .loadable : .loaded,
                                                                              loadedByCheck: $0.name == "dm_crypt") },
                               deviceMapper: DeviceMapperFacts(dm ?? .queried(driver: "4.48.0", targets: Self.kernel612)),
@@ -98,7 +98,7 @@ final class GoldenOutputTests: XCTestCase {
     // MARK: check
 
     func testCheck() throws {
-        let cases: [(String, PreflightFacts)] = [
+        let cases: [(String, CheckFacts)] = [
             ("check-inline-namespace", checkFacts(device: try nvmeDevice(metadata: 64, format: "nop"))),
             ("check-namespace-without-metadata", checkFacts(aegis: .missing, device: try nvmeDevice(metadata: 0, format: "none"))),
             ("check-not-root", checkFacts(root: false, dm: .notRoot, aegis: .unknown("no AF_ALG (CONFIG_CRYPTO_USER_API_AEAD)"))),

@@ -1,7 +1,7 @@
 import XCTest
 @testable import SwcryptCore
 import SwcryptReports
-@testable import SwcryptKernel
+@testable import SwcryptSystem
 @testable import SwcryptKit
 
 /// Inline-encryption capabilities read from fixture sysfs trees (no emulator has

@@ -1,6 +1,6 @@
 import XCTest
 @testable import SwcryptCore
-@testable import SwcryptKernel
+@testable import SwcryptSystem
 
 /// Seeded random inputs for the parsers that read what users, the kernel and
 /// devices hand swcrypt: cipher specifications, sysfs values, mountinfo, kernel

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SwcryptKernel
+@testable import SwcryptSystem
 import SwcryptCore
 
 /// Sysfs reading against a captured-style tree built in a temporary root.

@@ -1,7 +1,7 @@
 import Synchronization
 import XCTest
 import SwcryptCore
-@testable import SwcryptKernel
+@testable import SwcryptSystem
 
 /// The initialiser's in-flight count is real (issue 13.11): Dispatch's
 /// concurrentPerform never ran more iterations at once than there are CPUs, so

@@ -1,5 +1,5 @@
 import Foundation
-import SwcryptKernel
+import SwcryptSystem
 import XCTest
 
 /// fscrypt with `-o inlinecrypt` through swcrypt's passthrough mappings, on the

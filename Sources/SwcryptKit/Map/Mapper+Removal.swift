@@ -1,0 +1,64 @@
+import SwcryptBlkid
+import SwcryptCore
+import SwcryptDeviceMapper
+import SwcryptSystem
+import SwcryptKeys
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Mapper {
+    // MARK: - Removal and listing
+
+    /// Every mapping swcrypt made, grouped by stack (top layer's name first).
+    public func stacks() throws(SwcryptError) -> [StackSummary] {
+        let all: [MappingInfo]
+        do { all = try dm.list() } catch { throw SwcryptError(dm: error) }
+        var byStack = [String: [MappingInfo]]()
+        for m in all {
+            guard let p = StackNaming.parse(uuid: m.uuid) else { continue }
+            byStack[p.stack, default: []].append(m)
+        }
+        return byStack.map { stack, layers in
+            // The top is the layer no other layer of the stack sits on: the one not named *_dif.
+            let sorted = layers.sorted { a, b in
+                a.name.hasSuffix(StackNaming.integritySuffix) == b.name.hasSuffix(StackNaming.integritySuffix)
+                    ? a.name < b.name : !a.name.hasSuffix(StackNaming.integritySuffix)
+            }
+            return StackSummary(name: sorted[0].name, stack: stack, layers: sorted)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// Removes the whole stack NAME belongs to, top first. Refuses mappings
+    /// swcrypt did not create, and busy ones (naming the holder).
+    public func unmap(name: String, deferred: Bool = false) throws(SwcryptError) {
+        let info: MappingInfo?
+        do { info = try dm.info(name: name) } catch { throw SwcryptError(dm: error) }
+        guard let info else { throw SwcryptError(.wrongDevice, device: name, "no such mapping") }
+        guard let parsed = StackNaming.parse(uuid: info.uuid) else {
+            throw SwcryptError(.wrongDevice, device: name,
+                               "not created by swcrypt (dm uuid '\(info.uuid.isEmpty ? "none" : info.uuid)'); swcrypt only removes its own mappings")
+        }
+        let stack = try stacks().first { $0.stack == parsed.stack }
+        let layers = stack?.layers ?? [info]
+        for layer in layers {
+            if layer.openCount > 0 && !deferred {
+                let dev = resolver.sysfs.blockDevice(major: layer.major, minor: layer.minor)
+                var who = dev.map { resolver.sysfs.mounts(of: $0) } ?? []
+                who += dev?.holders.map(\.description) ?? []
+                // Lower layers are held by the layer above; only outside users count.
+                let outside = who.filter { h in !layers.contains { h.hasPrefix($0.name + " ") } }
+                if layer.name == layers[0].name || !outside.isEmpty {
+                    let detail = outside.isEmpty ? "open \(layer.openCount) time(s)" : outside.joined(separator: ", ")
+                    throw SwcryptError(.busy, device: layer.name, "busy, not removed: \(detail)")
+                }
+            }
+        }
+        for layer in layers {
+            do { try dm.remove(name: layer.name, deferred: deferred) } catch {
+                throw SwcryptError(dm: error)
+            }
+        }
+    }
+}

@@ -1,0 +1,495 @@
+import SwcryptBlkid
+import SwcryptCore
+import SwcryptSystem
+import SwcryptKeys
+import SwcryptLUKS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// dm-integrity journalling for volumes without device metadata.
+public enum IntegrityMode: String, Sendable, CaseIterable {
+    case journal, bitmap, noJournal = "no-journal"
+
+    /// What a mode gives up, printed when it is not the journal.
+    public var tradeOff: String? {
+        switch self {
+        case .journal: return nil
+        case .noJournal: return "no-journal: a crash during a write can leave sectors whose data and tag disagree; they then fail to read (the filesystem sees I/O errors) until rewritten"
+        case .bitmap: return "bitmap: not available under dm-crypt (the kernel accepts bitmap mode only with an internal hash)"
+        }
+    }
+}
+
+public enum LBAFChoice: Sendable, Equatable {
+    case keep
+    case auto
+    case index(Int)
+}
+
+public struct VolumeFormatRequest: Sendable {
+    public var path: String
+    public var cipher: String?
+    public var integrity: String?
+    public var keyBits: Int?
+    public var sectorSize: Int?
+    public var integrityMode: IntegrityMode = .journal
+    public var nvmeLBAF: LBAFChoice = .keep
+    public var passphrase: PassphraseSource
+    public var pbkdf = "argon2id"
+    public var iterationTimeMs: UInt32?
+    public var memoryKiB: UInt32?
+    public var forcedIterations: UInt32?
+    public var wipe = true
+    /// Initialisation: bytes per write and writes in flight.
+    public var initBlockBytes = 4 << 20
+    /// 64 MiB: one write per request; larger gains nothing and costs memory per thread.
+    public static let maxInitBlockBytes = 64 << 20
+    public static let maxInitQueueDepth = 64
+    /// Writes in flight; nil (the default): found by measurement in the first
+    /// seconds of the wipe (1, 2, 4, ... up to `maxMeasuredQueueDepth`, the
+    /// fastest kept). The read-back uses what the wipe settled on.
+    public var initQueueDepth: Int?
+    public static let maxMeasuredQueueDepth = 16
+    /// Read every sector back after initialisation.
+    public var verify = true
+    public var label: String?
+
+    public init(path: String, passphrase: PassphraseSource) {
+        self.path = path
+        self.passphrase = passphrase
+    }
+}
+
+/// Everything decided before the device is written.
+public struct VolumeFormatPlan: Sendable {
+    public var request: VolumeFormatRequest
+    public var target: BlockTarget
+    public var spec: CipherSpec
+    public var integrity: IntegrityAlgorithm
+    public var tagBytes: Int
+    public var keyBytes: Int
+    public var sectorSize: Int
+    public var layout: IntegrityLayout
+    /// A namespace reformat that comes first (`--nvme-lbaf`).
+    public var reformat: FormatPlan?
+    /// What is on the device now.
+    public var signatures: SignatureScan
+    public var warnings: [String]
+
+    public var layoutDescription: String {
+        switch layout {
+        case .inlineHardware: return "LUKS2 with inline HW tags (dm-crypt directly on the device's per-sector metadata, no journal)"
+        case .dmIntegrity(let journal): return "LUKS2 with dm-integrity emulated tags (\(journal ? "journal" : "no-journal"))"
+        case .none: return "LUKS2 without integrity"
+        }
+    }
+
+    public var summaryLines: [String] {
+        var lines = [String]()
+        if let reformat { lines += ["first reformat the namespace:"] + reformat.summaryLines.map { "  " + $0 } }
+        lines.append("\(target.path): \(formatMiB(target.device.sizeBytes)), \(layoutDescription)")
+        lines.append("  cipher \(spec.cryptsetupName), integrity \(integrity.cryptsetupName) (\(tagBytes) bytes per \(sectorSize)-byte sector), key \(keyBytes * 8) bits")
+        lines.append("  found on the device: " + signatures.summary)
+        lines.append("  ALL DATA ON \(target.path) WILL BE LOST")
+        return lines
+    }
+}
+
+public struct VolumeFormatResult: Sendable {
+    public var device: String
+    public var info: LUKSInfo
+    public var initialised: Bool
+    public var wipe: WipeProgress?
+    /// Every sector was read back after initialisation.
+    public var verified: Bool
+    /// Blocks that failed to read back and were rewritten.
+}
+
+/// Marks a volume whose tags were not all initialised (the LUKS2 subsystem label,
+/// a standard header field that cryptsetup shows as "Subsystem").
+public let uninitialisedMarker = "swcrypt:uninitialised"
+
+/// `format`, `open`, `close`, `status`, `dump`: LUKS2 through libcryptsetup.
+public final class VolumeManager {
+    let resolver = BlockResolver()
+
+    public init() {}
+
+    /// libcryptsetup's debug log into the diagnostics sink.
+    public static func setLibraryDebug(_ on: Bool) { LUKSDevice.setDebug(on) }
+
+    static func requireRoot(_ what: String) throws(SwcryptError) {
+        guard Privileges.isRoot else { throw SwcryptError(.permission, "\(what) needs root") }
+    }
+
+    // MARK: format
+
+    public func plan(_ r: VolumeFormatRequest) throws(SwcryptError) -> VolumeFormatPlan {
+        try Self.requireRoot("format")
+        let target = try resolver.resolve(r.path)
+        // A format killed outright (SIGKILL, power cut) leaves its private init
+        // mapping on the device; it holds nothing anyone can use, and this format
+        // removes it (execute) instead of calling the device busy.
+        let stale = Self.staleInitMappings(target)
+        var unheld = target
+        unheld.device.holders.removeAll { h in stale.contains { h.mappingName == $0 || h.mappingName == $0 + "_dif" } }
+        try resolver.requireUnused(unheld)
+        // Numbers first, before anything is planned on them.
+        guard (4096...VolumeFormatRequest.maxInitBlockBytes).contains(r.initBlockBytes), r.initBlockBytes % 4096 == 0 else {
+            throw SwcryptError(.failure, device: r.path, "--init-block-kib must be a multiple of 4 from 4 to \(VolumeFormatRequest.maxInitBlockBytes >> 10)")
+        }
+        if let depth = r.initQueueDepth, !(1...VolumeFormatRequest.maxInitQueueDepth).contains(depth) {
+            throw SwcryptError(.failure, device: r.path, "--init-queue-depth must be from 1 to \(VolumeFormatRequest.maxInitQueueDepth), not \(depth)")
+        }
+        let (spec, alg) = try CipherChoice.choose(r.cipher, r.integrity, device: r.path)
+        switch r.pbkdf {
+        case "argon2id", "argon2i":
+            break
+        case "pbkdf2":
+            // As cryptsetup: PBKDF2 has no memory cost (GRUB can only unlock PBKDF2 keyslots).
+            if r.memoryKiB != nil {
+                throw SwcryptError(.failure, device: r.path, "--pbkdf-memory applies to argon2 only, not to --pbkdf pbkdf2")
+            }
+            if let forced = r.forcedIterations, forced < 1000 {
+                throw SwcryptError(.failure, device: r.path, "--pbkdf pbkdf2 needs at least 1000 iterations, not \(forced)")
+            }
+        default:
+            throw SwcryptError(.failure, device: r.path, "unknown PBKDF '\(r.pbkdf)' (want argon2id, argon2i or pbkdf2)")
+        }
+        guard let integrity = alg else {
+            throw SwcryptError(.failure, device: r.path, "swcrypt formats authenticated volumes; \(spec.cryptsetupName) needs --integrity (aead, poly1305, hmac-sha256)")
+        }
+        let kernelCipher = KernelCipher(spec, integrity: integrity)
+        try CipherChoice.requireKernelSupport(kernelCipher, device: r.path)
+        let tag = AuthenticatedCipher(cipher: spec, integrity: integrity).metadataBytes
+        let keyBytes = try CipherChoice.keyBytes(spec, integrity, bits: r.keyBits, device: r.path)
+        var warnings = [String]()
+
+        var reformat: FormatPlan?
+        var facts = target.device
+        if facts.freeTagBytes < tag, target.device.isNVMeNamespace, r.nvmeLBAF != .keep {
+            let inspector = NamespaceInspector()
+            let ns = try inspector.resolve(r.path)
+            let identify = try inspector.identify(ns)
+            let index: Int
+            switch r.nvmeLBAF {
+            case .index(let i): index = i
+            default:
+                let report = NamespaceReport(device: r.path, nsid: ns.nsid, identify: identify, kernel: ns.device)
+                guard let f = report.smallestFormat(holding: AuthenticatedCipher(cipher: spec, integrity: integrity)) else {
+                    throw SwcryptError(.wrongDevice, device: r.path, "no 4096-byte LBA format of this namespace holds \(tag) bytes of metadata; use the dm-integrity layout (without --nvme-lbaf)")
+                }
+                index = f.index
+            }
+            let p = try NamespaceFormatter(inspector: inspector).plan(FormatRequest(path: r.path, selection: .index(index)))
+            guard p.to.ms >= tag else {
+                throw SwcryptError(.failure, device: r.path, "LBA format \(index) (\(p.to.geometry)) has \(p.to.ms) metadata bytes; \(spec.cryptsetupName)/\(integrity.cryptsetupName) needs \(tag)")
+            }
+            reformat = p
+            // The device as it will be after the reformat.
+            facts.logicalBlockSize = p.to.dataSize
+            facts.metadataBytes = p.to.ms
+            facts.integrity = .nop
+        }
+
+        let layout: IntegrityLayout
+        if facts.hasProtectionInformation {
+            throw SwcryptError(.wrongDevice, device: r.path, "the device's integrity profile \(facts.integrity) is in use by protection information; reformat it without PI (swcrypt nvme-format --pi 0) or use a device without it")
+        }
+        if facts.freeTagBytes >= tag {
+            layout = .inlineHardware
+        } else {
+            if (facts.metadataBytes ?? 0) > 0 && facts.freeTagBytes > 0 {
+                warnings.append("the device has \(facts.freeTagBytes) metadata bytes per sector, fewer than the \(tag) \(spec.cryptsetupName)/\(integrity.cryptsetupName) needs; using dm-integrity instead")
+            }
+            switch r.integrityMode {
+            case .bitmap:
+                throw SwcryptError(.failure, device: r.path, "--integrity-mode bitmap: the kernel accepts dm-integrity's bitmap mode only with an internal hash, not under dm-crypt; use journal or no-journal")
+            case .journal: layout = .dmIntegrity(journal: true)
+            case .noJournal:
+                layout = .dmIntegrity(journal: false)
+                if let t = r.integrityMode.tradeOff { warnings.append(t) }
+            }
+        }
+        let sectorSize = r.sectorSize ?? max(facts.logicalBlockSize, layout == .inlineHardware ? facts.logicalBlockSize : 4096)
+        if sectorSize != 4096 {
+            warnings.append("sector size \(sectorSize): 4096 is recommended (one tag per 4 KiB: less metadata, faster)")
+        }
+        if layout == .inlineHardware && sectorSize != facts.logicalBlockSize {
+            throw SwcryptError(.failure, device: r.path, "with inline tags the sector size must equal the logical block size \(facts.logicalBlockSize), not \(sectorSize)")
+        }
+        if sectorSize < facts.logicalBlockSize {
+            throw SwcryptError(.failure, device: r.path, "sector size \(sectorSize) is smaller than the logical block size \(facts.logicalBlockSize)")
+        }
+        if layout == .inlineHardware {
+            // The kernel must run dm-crypt on metadata (Linux 6.11, dm-crypt >= 1.27).
+            let mapper = try Mapper.privileged()
+            let k = try mapper.kernelTargets()
+            if !k.capabilities.contains(.cryptOnMetadata) {
+                throw SwcryptError(.failure, device: r.path, "inline tags need Linux 6.11 or later (dm-crypt >= 1.27); this kernel has dm-crypt \(k["crypt"].map { "\($0)" } ?? "none")")
+            }
+        }
+        let signatures: SignatureScan = reformat == nil ? SignatureProbe.scan(path: r.path)
+            : .notProbed(reason: "the namespace is reformatted first, which erases it")
+        for name in stale {
+            warnings.append("\(name), the initialisation mapping of an interrupted format, is still on the device; this format removes it")
+        }
+        return VolumeFormatPlan(request: r, target: target, spec: spec, integrity: integrity, tagBytes: tag, keyBytes: keyBytes,
+                                sectorSize: sectorSize, layout: layout, reformat: reformat, signatures: signatures, warnings: warnings)
+    }
+
+    /// Reformats the namespace if planned, writes the LUKS2 header, adds the
+    /// keyslot, then initialises every sector's tag through a private mapping.
+    public func execute(_ plan: VolumeFormatPlan,
+                        progress: (@Sendable (WipeProgress) -> Void)?) throws(SwcryptError) -> VolumeFormatResult {
+        let passphrase = try plan.request.passphrase.read(device: plan.target.path)
+        defer { passphrase.wipe() }
+        if plan.reformat == nil {
+            for name in Self.staleInitMappings(try resolver.resolve(plan.target.path)) {
+                try removeStaleInitMapping(name, device: plan.target.path)
+            }
+            // The confirmation and the passphrase can wait indefinitely: act only on
+            // the device that was confirmed, and only while it is still unused.
+            try resolver.recheck(plan.target, nothing: "nothing was written")
+        }
+        // From here to the end, Ctrl-C, SIGTERM and SIGHUP only ask the format to
+        // stop: it then removes its init mapping and says how far it got.
+        Interrupt.install()
+        defer { Interrupt.restore() }
+        var path = plan.target.path
+        if let reformat = plan.reformat {
+            let result = try NamespaceFormatter().execute(reformat)
+            path = result.deviceAfter
+            if Interrupt.requested {
+                throw SwcryptError(.failure, device: path, "interrupted after the namespace was reformatted (\(reformat.to.geometry)); nothing else was written")
+            }
+        }
+        let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
+        var parameters = LUKSFormatParameters(cipher: plan.spec, integrity: plan.integrity, keyBytes: plan.keyBytes,
+                                              sectorSize: plan.sectorSize, layout: plan.layout)
+        parameters.pbkdf = plan.request.pbkdf
+        parameters.iterationTimeMs = plan.request.iterationTimeMs
+        parameters.memoryKiB = plan.request.memoryKiB
+        parameters.forcedIterations = plan.request.forcedIterations
+        parameters.label = plan.request.label
+        parameters.subsystem = plan.request.wipe ? uninitialisedMarker : nil
+        try luks { () throws(LUKSError) in
+            try device.format(parameters)
+            try device.addKeyslot(passphrase: passphrase)
+        }
+        try FaultInjection.check("format.header", device: path)
+        guard plan.request.wipe else {
+            try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: uninitialisedMarker) }
+            return VolumeFormatResult(device: path, info: device.info, initialised: false, wipe: nil,
+                                      verified: false)
+        }
+        if Interrupt.requested {
+            throw SwcryptError(.failure, device: path, "interrupted: the LUKS2 header is written but no tag is initialised; its header says \(uninitialisedMarker); run format again")
+        }
+        let name = Self.initMappingPrefix + String(device.info.uuid.prefix(8))
+        try luks { () throws(LUKSError) in try device.activateForInitialisation(name: name) }
+        do throws(SwcryptError) { try FaultInjection.check("format.activate", device: path) } catch {
+            throw Self.removingInitMapping(name, of: device, after: error)
+        }
+        let outcome: (Wiper.Outcome, WipeProgress)
+        do {
+            outcome = try Wiper.zero("/dev/mapper/\(name)", chunkBytes: plan.request.initBlockBytes,
+                                     inFlight: plan.request.initQueueDepth, maxInFlight: VolumeFormatRequest.maxMeasuredQueueDepth,
+                                     progress: progress)
+        } catch {
+            throw Self.removingInitMapping(name, of: device, after: error)
+        }
+        // Read every sector back: a tag the device did not keep is found now,
+        // not by the filesystem later. Nothing is papered over: any unreadable
+        // block fails the format.
+        if outcome.0 == .completed && plan.request.verify {
+            let mapped = "/dev/mapper/\(name)"
+            do throws(SwcryptError) {
+                try FaultInjection.check("format.wipe", device: path)
+                let bad = try Wiper.unreadableBlocks(mapped, blockBytes: plan.sectorSize, chunkBytes: plan.request.initBlockBytes,
+                                                      inFlight: outcome.1.inFlight ?? plan.request.initQueueDepth ?? 4, progress: progress)
+                if !bad.isEmpty {
+                    throw SwcryptError(.failure, device: path, "\(bad.count) blocks fail to read back right after initialisation (first at byte \(bad[0]) of the volume): the device or kernel does not keep the tags it was given; do not use this volume")
+                }
+            } catch {
+                throw Self.removingInitMapping(name, of: device, after: error)
+            }
+        }
+        try luks { () throws(LUKSError) in try device.deactivate(name: name) }
+        if outcome.0 == .interrupted || Interrupt.requested {
+            throw SwcryptError(.failure, device: path, "interrupted: the volume is formatted but not initialised (\(Int(100 * Double(outcome.1.done) / Double(max(outcome.1.total, 1))))% done); its header says \(uninitialisedMarker), and sectors not yet written fail to read; run format again to initialise it")
+        }
+        try luks { () throws(LUKSError) in try device.setLabel(plan.request.label, subsystem: nil) }
+        return VolumeFormatResult(device: path, info: device.info, initialised: true, wipe: outcome.1,
+                                  verified: plan.request.verify)
+    }
+
+    /// Removes the init mapping after a failed step; the error to report names a
+    /// removal that failed too (the mapping holds the volume key), never hides it.
+    static func removingInitMapping(_ name: String, of device: LUKSDevice, after failure: SwcryptError) -> SwcryptError {
+        do { try device.deactivate(name: name) } catch {
+            var e = failure
+            e.message += "; the initialisation mapping \(name) could not be removed (\(error.errno.description)): remove it with cryptsetup close \(name)"
+            return e
+        }
+        return failure
+    }
+
+    /// Names of swcrypt-init-* mappings (format's private initialisation mapping)
+    /// that hold the device. On the dm-integrity layout the holder is the
+    /// mapping's NAME_dif layer; the name returned is the top one, whose
+    /// deactivation removes both.
+    static func staleInitMappings(_ target: BlockTarget) -> [String] {
+        var names = [String]()
+        for h in target.device.holders {
+            guard var name = h.mappingName else { continue }
+            guard name.hasPrefix(initMappingPrefix) else { continue }
+            if name.hasSuffix("_dif") { name.removeLast(4) }
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
+    static let initMappingPrefix = "swcrypt-init-"
+
+    /// Removes an init mapping left by a format that was killed; refuses while
+    /// something has it open (a format still running).
+    func removeStaleInitMapping(_ name: String, device path: String) throws(SwcryptError) {
+        let device: LUKSDevice
+        do { device = try LUKSDevice(activeName: name) } catch { return }   // gone meanwhile
+        if let active = device.activeVolume(name: name), active.busy {
+            throw SwcryptError(.busy, device: path, "\(name) is open: a format of this device is still running")
+        }
+        do { try device.deactivate(name: name) } catch {
+            throw SwcryptError(.busy, device: path, "cannot remove the stale initialisation mapping \(name): \(error.errno.description)")
+        }
+        Diagnostics.shared.log(.info, "format", "removed \(name), left on \(path) by an interrupted format")
+    }
+
+    // MARK: open / close
+
+    public func open(path: String, name: String, passphrase source: PassphraseSource, readOnly: Bool,
+                     performance: PerformanceFlags = PerformanceFlags(), allowDiscards: Bool = false) throws(SwcryptError) -> (LUKSInfo, [String]) {
+        try Self.requireRoot("open")
+        try StackNaming.validate(name: name)
+        let target = try resolver.resolve(path)
+        try resolver.requireUnused(target)
+        let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
+        do { try device.load() } catch {
+            throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
+        }
+        let info = device.info
+        var warnings = [String]()
+        if info.layout == .inlineHardware {
+            let facts = target.device
+            if facts.freeTagBytes < info.tagBytes {
+                let have = facts.hasProtectionInformation ? "its metadata is taken by protection information (\(facts.integrity))"
+                    : "it now offers \(facts.freeTagBytes) (logical block \(facts.logicalBlockSize)+\(facts.metadataBytes ?? 0), profile \(facts.integrity))"
+                throw SwcryptError(.wrongDevice, device: path, "the volume keeps \(info.tagBytes)-byte tags in the device's per-sector metadata (inline HW tags), but \(have); was the namespace reformatted?")
+            }
+            if facts.logicalBlockSize != info.sectorSize {
+                throw SwcryptError(.wrongDevice, device: path, "the volume was made with \(info.sectorSize)-byte sectors on the device's metadata, but the device's logical block size is now \(facts.logicalBlockSize)")
+            }
+            let k = try Mapper.privileged().kernelTargets()
+            if !k.capabilities.contains(.cryptOnMetadata) {
+                throw SwcryptError(.failure, device: path, "the volume uses inline HW tags, which need Linux 6.11 or later (dm-crypt >= 1.27); this kernel has dm-crypt \(k["crypt"].map { "\($0)" } ?? "none")")
+            }
+        }
+        if allowDiscards && info.integrity != nil {
+            throw SwcryptError(.failure, device: path, "--allow-discards refused: on an authenticated volume a discarded sector loses its tag and then fails to read (libcryptsetup: \"Discard/TRIM is not supported\" with integrity)")
+        }
+        if info.subsystem == uninitialisedMarker {
+            warnings.append("this volume was never fully initialised: sectors not written since format fail to read")
+        }
+        // The passphrase first, outside the lock: no other open waits behind a prompt.
+        let secret = try source.read(device: path)
+        defer { secret.wipe() }
+        // Held until open returns: a racing open (swcrypt's or cryptsetup's) waits,
+        // then finds the device in use. What was checked before is checked again.
+        let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
+        LUKSLibrary.setMetadataLocking(false)
+        defer { LUKSLibrary.setMetadataLocking(true); withExtendedLifetime(lock) {} }
+        try resolver.recheck(target, nothing: "nothing was opened")
+        do {
+            try device.activate(name: name, passphrase: secret, readOnly: readOnly, performance: performance,
+                                allowDiscards: allowDiscards)
+        } catch {
+            switch error.errno {
+            case .notPermitted:
+                throw SwcryptError(.permission, device: path, "no keyslot opens with this passphrase")
+            case .fileExists, .resourceBusy:
+                throw SwcryptError(.busy, device: name, "a mapping of that name exists already")
+            default:
+                throw SwcryptError(luks: error)
+            }
+        }
+        return (info, warnings)
+    }
+
+    public func close(name: String) throws(SwcryptError) {
+        try Self.requireRoot("close")
+        // A stack swcrypt's `map` built (dm uuid SWCRYPT-...) goes as a whole, as
+        // `unmap` removes it: libcryptsetup would leave its dm-integrity layer.
+        let mapper = try Mapper.privileged()
+        if let info = mapper.info(name: name), StackNaming.parse(uuid: info.uuid) != nil {
+            try mapper.unmap(name: name)
+            return
+        }
+        let device: LUKSDevice
+        do { device = try LUKSDevice(activeName: name) } catch {
+            throw SwcryptError(.wrongDevice, device: name, "no such active mapping")
+        }
+        if let active = device.activeVolume(name: name), active.busy {
+            throw SwcryptError(.busy, device: name, "busy, not closed: \(holders(of: name).joined(separator: ", "))")
+        }
+        do { try device.deactivate(name: name) } catch {
+            if error.errno == .resourceBusy {
+                throw SwcryptError(.busy, device: name, "busy, not closed: \(holders(of: name).joined(separator: ", "))")
+            }
+            throw SwcryptError(luks: error)
+        }
+    }
+
+    /// Who holds /dev/mapper/NAME: mounts, holders, or just an open count.
+    func holders(of name: String) -> [String] {
+        guard case .block(let ma, let mi) = DeviceNode.of(path: "/dev/mapper/\(name)"),
+              let d = resolver.sysfs.blockDevice(major: ma, minor: mi) else { return ["in use"] }
+        let who = resolver.sysfs.mounts(of: d) + d.holders.map { "held by \($0.description)" }
+        return who.isEmpty ? ["open by a process"] : who
+    }
+
+    // MARK: status / dump
+
+    public func status(name: String) throws(SwcryptError) -> (LUKSInfo, ActiveVolume?) {
+        try Self.requireRoot("status")
+        let device: LUKSDevice
+        do { device = try LUKSDevice(activeName: name) } catch {
+            throw SwcryptError(.wrongDevice, device: name, "no such active mapping")
+        }
+        return (device.info, device.activeVolume(name: name))
+    }
+
+    /// Integrity failures the kernel logged for an open volume: lines naming its
+    /// data device (or, with native multipath, that device's paths), the mapping
+    /// itself or its dm-integrity layer.
+    public func integrityErrors(name: String, dataDevice: String) -> IntegrityErrorSummary {
+        let sysfs = resolver.sysfs
+        var names = Set<String>()
+        for path in [dataDevice, "/dev/mapper/\(name)", "/dev/mapper/\(name)\(StackNaming.integritySuffix)"] {
+            guard let k = sysfs.kernelName(ofPath: path) else { continue }
+            names.insert(k)
+            names.formUnion(sysfs.multipathPaths(of: k))
+        }
+        return IntegrityErrorSummary.scan(KernelLogWindow.history(), devices: names)
+    }
+
+    public func dump(path: String) throws(SwcryptError) -> LUKSInfo {
+        _ = try resolver.resolve(path)
+        let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
+        do { try device.load() } catch {
+            throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
+        }
+        return device.info
+    }
+}
