@@ -29,24 +29,20 @@ extension CheckReport {
 
 /// The `--json` shape of check (snake_case, stable): findings, summary counts and
 /// the facts they were derived from.
-public struct CheckReportJSON: Codable, Equatable, Sendable {
-    public struct Summary: Codable, Equatable, Sendable {
+public struct CheckReportJSON: Encodable, Equatable, Sendable {
+    public struct Summary: Encodable, Equatable, Sendable {
         public var ok: Int
         public var warning: Int
         public var blocking: Int
     }
 
-    public struct Module: Codable, Equatable, Sendable {
+    public struct Module: Encodable, Equatable, Sendable {
         public var name: String
         public var state: ModuleFact.State
         public var loadedByCheck: Bool
-        enum CodingKeys: String, CodingKey {
-            case name, state
-            case loadedByCheck = "loaded_by_check"
-        }
     }
 
-    public struct DeviceMapper: Codable, Equatable, Sendable {
+    public struct DeviceMapper: Encodable, Equatable, Sendable {
         /// "queried", "not-root", "unavailable".
         public var status: String
         @ExplicitNull public var problem: String?
@@ -54,37 +50,24 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
         /// Target name to version ("crypt": "1.28.0").
         public var targets: [String: String]
         public var capabilities: [String]
-        enum CodingKeys: String, CodingKey {
-            case status, problem, targets, capabilities
-            case driverVersion = "driver_version"
-        }
     }
 
-    public struct AEAD: Codable, Equatable, Sendable {
+    public struct AEAD: Encodable, Equatable, Sendable {
         public var cipher: String
         public var algorithm: String
         /// "usable", "missing", "unknown".
         public var status: String
         public var metadataBytes: Int
-        @ExplicitNull public var mibPerSecond: Double?
+        @ExplicitNull public var mibPerS: Double?
         @ExplicitNull public var problem: String?
-        enum CodingKeys: String, CodingKey {
-            case cipher, algorithm, status, problem
-            case metadataBytes = "metadata_bytes"
-            case mibPerSecond = "mib_per_s"
-        }
     }
 
-    public struct Library: Codable, Equatable, Sendable {
+    public struct Library: Encodable, Equatable, Sendable {
         @ExplicitNull public var version: String?
         public var inlineHWTags: Bool
-        enum CodingKeys: String, CodingKey {
-            case version
-            case inlineHWTags = "inline_hw_tags"
-        }
     }
 
-    public struct Device: Codable, Equatable, Sendable {
+    public struct Device: Encodable, Equatable, Sendable {
         public var path: String
         public var name: String
         /// "nvme-namespace", "partition", "loop", "dm" or "other".
@@ -106,22 +89,9 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
         @ExplicitNull public var lbaFormats: [NamespaceReportJSON.Fit]?
         @ExplicitNull public var namespaceProblem: String?
 
-        enum CodingKeys: String, CodingKey {
-            case path, name, kind, description, fits, holders, mounts
-            case logicalBlockSize = "logical_block_size"
-            case physicalBlockSize = "physical_block_size"
-            case sizeBytes = "size_bytes"
-            case metadataBytes = "metadata_bytes"
-            case integrityFormat = "integrity_format"
-            case tagSize = "tag_size"
-            case freeMetadataBytes = "free_metadata_bytes"
-            case protectionInformation = "protection_information"
-            case lbaFormats = "lba_formats"
-            case namespaceProblem = "namespace_problem"
-        }
     }
 
-    public struct Facts: Codable, Equatable, Sendable {
+    public struct Facts: Encodable, Equatable, Sendable {
         public var kernelRelease: String
         public var root: Bool
         public var modules: [Module]
@@ -129,15 +99,10 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
         public var aeads: [AEAD]
         public var libcryptsetup: Library
         @ExplicitNull public var device: Device?
-        enum CodingKeys: String, CodingKey {
-            case root, modules, aeads, libcryptsetup, device
-            case kernelRelease = "kernel_release"
-            case deviceMapper = "device_mapper"
-        }
     }
 
     /// One finding (`advice` null when there is none).
-    public struct Finding: Codable, Equatable, Sendable {
+    public struct Finding: Encodable, Equatable, Sendable {
         public var area: CheckArea
         public var item: String
         public var status: CheckStatus
@@ -175,7 +140,7 @@ public struct CheckReportJSON: Codable, Equatable, Sendable {
             case .unknown(let why): status = "unknown"; problem = why
             }
             return AEAD(cipher: a.cipher.name, algorithm: a.algorithm, status: status, metadataBytes: a.cipher.metadataBytes,
-                        mibPerSecond: a.mibPerSecond.map { ($0 * 10).rounded() / 10 }, problem: problem)
+                        mibPerS: a.mibPerSecond.map { ($0 * 10).rounded() / 10 }, problem: problem)
         }
         let device = f.device.map { d -> Device in
             let facts = d.device

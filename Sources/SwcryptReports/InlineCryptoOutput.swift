@@ -49,32 +49,21 @@ public struct InlineCryptoReportJSON: Encodable {
         public var name: String
         public var dataUnitSizes: [Int]
         public var mask: String
-        enum CodingKeys: String, CodingKey {
-            case name, mask
-            case dataUnitSizes = "data_unit_sizes"
-        }
     }
 
     public struct Capability: Encodable {
         public var modes: [Mode]
         public var maxDUNBits: Int
-        public var keyslots: Int
-        @ExplicitNull public var hardwareWrappedKeys: Bool?
+        public var numKeyslots: Int
+        @ExplicitNull public var hwWrappedKeys: Bool?
         @ExplicitNull public var rawKeys: Bool?
-        enum CodingKeys: String, CodingKey {
-            case modes
-            case maxDUNBits = "max_dun_bits"
-            case keyslots = "num_keyslots"
-            case hardwareWrappedKeys = "hw_wrapped_keys"
-            case rawKeys = "raw_keys"
-        }
 
         public init?(_ c: InlineCryptoCapability?) {
             guard let c else { return nil }
             modes = c.modes.map { Mode(name: $0.name, dataUnitSizes: $0.dataUnitSizes, mask: $0.maskText) }
             maxDUNBits = c.maxDUNBits
-            keyslots = c.keyslots
-            hardwareWrappedKeys = c.hardwareWrappedKeys
+            numKeyslots = c.keyslots
+            hwWrappedKeys = c.hardwareWrappedKeys
             rawKeys = c.rawKeys
         }
     }
@@ -84,20 +73,12 @@ public struct InlineCryptoReportJSON: Encodable {
         public var sysfs: String
         @ExplicitNull public var inlineCrypto: Capability?
         @ExplicitNull public var message: String?
-        enum CodingKeys: String, CodingKey {
-            case device, sysfs, message
-            case inlineCrypto = "inline_crypto"
-        }
     }
 
     public struct Fallback: Encodable {
         @ExplicitNull public var enabled: Bool?
-        @ExplicitNull public var blockLayer: Bool?
+        @ExplicitNull public var blkInlineEncryption: Bool?
         public var source: String
-        enum CodingKeys: String, CodingKey {
-            case enabled, source
-            case blockLayer = "blk_inline_encryption"
-        }
     }
 
     public struct Policy: Encodable {
@@ -109,25 +90,15 @@ public struct InlineCryptoReportJSON: Encodable {
         public var policyAllowed: Bool
         public var reasons: [String]
         public var notes: [String]
-        enum CodingKeys: String, CodingKey {
-            case policy, filesystem, hardware, reasons, notes
-            case dataUnitSize = "data_unit_size"
-            case dunBits = "dun_bits"
-            case policyAllowed = "policy_allowed"
-        }
     }
 
     public var devices: [Device]
     @ExplicitNull public var passthrough: Capability?
-    public var hardware: Bool
+    public var inlineEncryptionHardware: Bool
     public var summary: String
     public var fallback: Fallback
     public var fscrypt: [Policy]
 
-    enum CodingKeys: String, CodingKey {
-        case devices, passthrough, fallback, fscrypt, summary
-        case hardware = "inline_encryption_hardware"
-    }
 
     public init(_ r: InlineCryptoReport) {
         devices = r.devices.map {
@@ -135,9 +106,9 @@ public struct InlineCryptoReportJSON: Encodable {
                    message: $0.capability == nil ? InlineCryptoReport.noHardware : nil)
         }
         passthrough = r.devices.count > 1 ? Capability(r.passthrough) : nil
-        hardware = r.hasHardware
+        inlineEncryptionHardware = r.hasHardware
         summary = r.hasHardware ? "inline-encryption hardware present" : InlineCryptoReport.noHardware
-        fallback = Fallback(enabled: r.fallback.enabled, blockLayer: r.fallback.blockLayerSupport, source: r.fallback.source)
+        fallback = Fallback(enabled: r.fallback.enabled, blkInlineEncryption: r.fallback.blockLayerSupport, source: r.fallback.source)
         fscrypt = r.evaluations.map {
             Policy(policy: $0.policy.rawValue, filesystem: $0.filesystem, dataUnitSize: $0.dataUnitSize,
                    dunBits: $0.dunBitsNeeded, hardware: $0.hardware, policyAllowed: $0.policyAllowed,

@@ -26,32 +26,23 @@ extension NamespaceReport {
 // MARK: - JSON
 
 /// The `--json` shape of id-ns (stable field names, snake_case).
-public struct NamespaceReportJSON: Codable, Equatable, Sendable {
-    public struct LBAF: Codable, Equatable, Sendable {
+public struct NamespaceReportJSON: Encodable, Equatable, Sendable {
+    public struct LBAF: Encodable, Equatable, Sendable {
         public var index: Int
         public var ms: Int
         public var lbads: Int
         public var dataSize: Int
         public var rp: Int
         public var inUse: Bool
-        enum CodingKeys: String, CodingKey {
-            case index, ms, lbads, rp
-            case dataSize = "data_size"
-            case inUse = "in_use"
-        }
     }
-    public struct Fit: Codable, Equatable, Sendable {
+    public struct Fit: Encodable, Equatable, Sendable {
         public var geometry: String
         public var lbaf: Int
         public var ciphers: [Cipher]
     }
-    public struct Cipher: Codable, Equatable, Sendable {
+    public struct Cipher: Encodable, Equatable, Sendable {
         public var name: String
         public var metadataBytes: Int
-        enum CodingKeys: String, CodingKey {
-            case name
-            case metadataBytes = "metadata_bytes"
-        }
     }
 
     public var device: String
@@ -64,10 +55,6 @@ public struct NamespaceReportJSON: Codable, Equatable, Sendable {
     public var fits: [Fit]
     public var verdict: String
 
-    enum CodingKeys: String, CodingKey {
-        case device, nsid, nlbaf, flbas, lbafs, kernel, fits, verdict
-        case inUse = "in_use"
-    }
 
     public init(_ r: NamespaceReport) {
         device = r.device
@@ -89,7 +76,7 @@ public struct NamespaceReportJSON: Codable, Equatable, Sendable {
 }
 
 /// The kernel's view of a block device in `--json` (id-ns, nvme-format's before and after).
-public struct KernelView: Codable, Equatable, Sendable {
+public struct KernelView: Encodable, Equatable, Sendable {
     public var logicalBlockSize: Int
     public var metadataBytes: Int
     public var integrityFormat: String
@@ -104,11 +91,4 @@ public struct KernelView: Codable, Equatable, Sendable {
         capacityBytes = d.sizeBytes
     }
 
-    enum CodingKeys: String, CodingKey {
-        case logicalBlockSize = "logical_block_size"
-        case metadataBytes = "metadata_bytes"
-        case integrityFormat = "integrity_format"
-        case tagSize = "tag_size"
-        case capacityBytes = "capacity_bytes"
-    }
 }

@@ -10,14 +10,6 @@ public struct TestDeviceReport: Encodable {
     @ExplicitNull public var backingFile: String?
     @ExplicitNull public var directIO: Bool?
 
-    enum CodingKeys: String, CodingKey {
-        case device, kind
-        case sizeBytes = "size_bytes"
-        case logicalBlockSize = "logical_block_size"
-        case integrityFormat = "integrity_format"
-        case backingFile = "backing_file"
-        case directIO = "direct_io"
-    }
 
     public init(_ d: TestDevice) {
         device = d.device

@@ -23,12 +23,6 @@ public struct VolumeReport: Encodable {
     /// status only: read-time integrity failures in the kernel log.
     @ExplicitNull public var integrityErrors: IntegrityErrorsReport?
 
-    enum CodingKeys: String, CodingKey {
-        case name, type, uuid, cipher, integrity, tags, device, keyslots, initialised, label
-        case integrityErrors = "integrity_errors"
-        case tagBytes = "tag_bytes", sectorSize = "sector_size", keyBits = "key_bits"
-        case offsetSectors = "offset_sectors", sizeSectors = "size_sectors", readOnly = "read_only"
-    }
 
     /// `status`: the mapping's state and the kernel log's integrity failures.
     public init(status i: LUKSInfo, active: ActiveVolume?, name: String, errors: IntegrityErrorSummary) {
@@ -96,10 +90,6 @@ public struct IntegrityErrorsReport: Encodable {
     public var count: Int
     @ExplicitNull public var lastDevice: String?
     @ExplicitNull public var lastSector: UInt64?
-    enum CodingKeys: String, CodingKey {
-        case count
-        case lastDevice = "last_device", lastSector = "last_sector"
-    }
 }
 
 /// `format`: what was built, how the tags were initialised, and the read-back.

@@ -344,7 +344,7 @@ final class CheckRulesTests: XCTestCase {
 
     func testJSONShape() throws {
         let r = CheckReport(facts: facts(device: try namespace(flbas: 7, metadata: 64)))
-        let data = try JSONEncoder().encode(CheckReportJSON(r))
+        let data = Data(try JSONText.encode(CheckReportJSON(r)).utf8)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         let summary = try XCTUnwrap(object["summary"] as? [String: Int])
         XCTAssertEqual(summary, ["ok": r.count(.ok), "warning": 0, "blocking": 0])
@@ -379,7 +379,7 @@ final class CheckRulesTests: XCTestCase {
         XCTAssertEqual(formats.last?["geometry"] as? String, "4096+64")
 
         // Without root: the device-mapper object says so, targets empty.
-        let notRoot = try JSONEncoder().encode(CheckReportJSON(CheckReport(facts: self.facts(root: false, dm: .notRoot))))
+        let notRoot = Data(try JSONText.encode(CheckReportJSON(CheckReport(facts: self.facts(root: false, dm: .notRoot)))).utf8)
         let nr = try XCTUnwrap(JSONSerialization.jsonObject(with: notRoot) as? [String: Any])
         let nrDM = try XCTUnwrap((nr["facts"] as? [String: Any])?["device_mapper"] as? [String: Any])
         XCTAssertEqual(nrDM["status"] as? String, "not-root")

@@ -31,7 +31,7 @@ final class ReportTests: XCTestCase {
 
     func testJSONShape() throws {
         let r = try report(flbas: 7, metadata: 64, format: "nop")
-        let data = try JSONEncoder().encode(NamespaceReportJSON(r))
+        let data = Data(try JSONText.encode(NamespaceReportJSON(r)).utf8)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(object["in_use"] as? Int, 7)
         XCTAssertEqual(object["nlbaf"] as? Int, 7)
