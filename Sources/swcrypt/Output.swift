@@ -42,6 +42,11 @@ enum Output {
         print(try JSONText.encode(value))
     }
 
+    /// A command's result: its lines, or its JSON with --json.
+    static func report<R: Report>(_ report: R, json: Bool) throws {
+        if json { try Output.json(report.json) } else { lines(report.lines) }
+    }
+
     static func lines(_ lines: [String]) {
         for line in lines { print(line) }
     }

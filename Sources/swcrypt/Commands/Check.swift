@@ -36,11 +36,7 @@ struct Check: ParsableCommand {
     func run() throws {
         global.apply()
         let report = try Checker().run(device: device)
-        if json {
-            try Output.json(CheckReportJSON(report))
-        } else {
-            Output.lines(report.lines)
-        }
+        try Output.report(report, json: json)
         if report.hasBlocking { throw ExitCode(report.exitStatus.rawValue) }
     }
 }

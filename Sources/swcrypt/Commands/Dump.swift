@@ -15,6 +15,6 @@ struct Dump: ParsableCommand {
         global.apply()
         let info = try VolumeManager().dump(path: device)
         let report = VolumeReport(header: info)
-        if json { try Output.json(report) } else { Output.lines(report.lines) }
+        try Output.report(report, json: json)
     }
 }

@@ -79,6 +79,6 @@ struct Format: ParsableCommand {
         let result = try manager.execute(plan, progress: reporter)
         if showProgress { Output.prompt("\n") }
         let report = FormatVolumeReport(plan: plan, result: result)
-        if json { try Output.json(report.json) } else { Output.lines(report.lines) }
+        try Output.report(report, json: json)
     }
 }

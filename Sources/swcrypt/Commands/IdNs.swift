@@ -20,10 +20,6 @@ struct IdNs: ParsableCommand {
     func run() throws {
         global.apply()
         let report = try NamespaceInspector().report(device)
-        if json {
-            try Output.json(NamespaceReportJSON(report))
-        } else {
-            Output.lines(report.lines)
-        }
+        try Output.report(report, json: json)
     }
 }

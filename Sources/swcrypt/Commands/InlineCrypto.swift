@@ -30,10 +30,6 @@ struct InlineCrypto: ParsableCommand {
     func run() throws {
         global.apply()
         let report = try InlineCryptoInspector().report(devices, dataUnitSize: dataUnitSize)
-        if json {
-            try Output.json(InlineCryptoReportJSON(report))
-        } else {
-            Output.lines(report.lines)
-        }
+        try Output.report(report, json: json)
     }
 }

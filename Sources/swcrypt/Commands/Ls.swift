@@ -12,6 +12,6 @@ struct Ls: ParsableCommand {
     func run() throws {
         global.apply()
         let stacks = try Mapper.privileged().stacks().map(StackReport.init)
-        if json { try Output.json(stacks) } else { Output.lines(stacks.map(\.line)) }
+        try Output.report(stacks, json: json)
     }
 }

@@ -20,11 +20,7 @@ enum MapOutput {
         }
         guard let mapper else { return }
         let infos = try mapper.activate(plan)
-        if common.json {
-            try Output.json(infos.map(MappingReport.init))
-        } else {
-            Output.lines(infos.map { MappingReport($0).line })
-        }
+        try Output.report(infos.map(MappingReport.init), json: common.json)
     }
 
 }

@@ -84,6 +84,6 @@ struct NvmeFormat: ParsableCommand {
         let result = try formatter.execute(plan)
         for w in result.warnings { Output.note("warning: \(w)") }
         let report = NvmeFormatReport(result)
-        if json { try Output.json(report) } else { Output.lines(report.lines) }
+        try Output.report(report, json: json)
     }
 }

@@ -17,6 +17,6 @@ struct Status: ParsableCommand {
         let (info, active) = try manager.status(name: name)
         let report = VolumeReport(status: info, active: active, name: name,
                                   errors: manager.integrityErrors(name: name, dataDevice: info.device))
-        if json { try Output.json(report) } else { Output.lines(report.lines) }
+        try Output.report(report, json: json)
     }
 }

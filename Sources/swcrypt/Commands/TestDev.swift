@@ -78,7 +78,7 @@ struct TestDev: ParsableCommand {
         func run() throws {
             global.apply()
             let devices = TestDevices().list()
-            if json { try Output.json(TestDeviceListReport(devices)) } else { Output.lines(devices.map { TestDeviceReport($0).line }) }
+            try Output.report(TestDeviceListReport(devices), json: json)
         }
     }
 }
