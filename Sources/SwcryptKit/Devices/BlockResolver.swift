@@ -1,13 +1,25 @@
 import SwcryptCore
 import SwcryptSystem
 
+/// The one way from a path on the command line to a block device: what the path
+/// is (sysfs), or one line saying what it is instead.
 public struct BlockResolver: Sendable {
     public var sysfs: Sysfs
+    /// Where device nodes are, for the hints ("use the block device /dev/nvme0n1").
+    public var devRoot: String
 
-    public init(sysfs: Sysfs = Sysfs()) { self.sysfs = sysfs }
+    public init(sysfs: Sysfs = Sysfs(), devRoot: String = "/dev") {
+        self.sysfs = sysfs
+        self.devRoot = devRoot
+    }
 
-    /// Resolves a path to a block device, or one line saying what it is instead.
-    public func resolve(_ path: String) throws(SwcryptError) -> BlockTarget {
+    /// Resolves a path to a block device. Anything else is refused with the error
+    /// `refuse` makes from what it is ("a directory", "the NVMe controller nvme0
+    /// (its namespaces: /dev/nvme0n1)"); by default "not a block device: it is …".
+    public func resolve(_ path: String, refuse: ((String) -> SwcryptError)? = nil) throws(SwcryptError) -> BlockTarget {
+        func notBlock(_ what: String) -> SwcryptError {
+            refuse?(what) ?? SwcryptError(.wrongDevice, device: path, "not a block device: it is \(what)")
+        }
         switch DeviceNode.of(path: path) {
         case .missing(let e):
             throw SwcryptError(.wrongDevice, device: path, "no such device", errno: e)
@@ -17,13 +29,32 @@ public struct BlockResolver: Sendable {
             }
             return BlockTarget(path: path, device: d)
         case .regularFile:
-            throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a regular file (attach it with `swcrypt testdev create loop` or losetup)")
+            throw notBlock("a regular file (attach it with `swcrypt testdev create loop` or losetup)")
         case .directory:
-            throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a directory")
-        case .character:
-            throw SwcryptError(.wrongDevice, device: path, "not a block device: it is a character device")
+            throw notBlock("a directory")
+        case .character(let major, let minor):
+            throw notBlock(characterDevice(major: major, minor: minor))
         case .other:
-            throw SwcryptError(.wrongDevice, device: path, "not a block device")
+            throw notBlock("neither a block nor a character device")
+        }
+    }
+
+    /// What a character device is, with the block device to use where there is one.
+    func characterDevice(major: Int, minor: Int) -> String {
+        guard let (name, subsystem) = sysfs.characterDevice(major: major, minor: minor) else {
+            return "character device \(major):\(minor)"
+        }
+        switch subsystem {
+        case "nvme":
+            let namespaces = sysfs.nvmeNamespaces(ofController: name).map { "\(devRoot)/\($0)" }
+            let hint = namespaces.isEmpty ? "it has no namespaces attached"
+                : "its namespaces: " + namespaces.joined(separator: ", ")
+            return "the NVMe controller \(name) (\(hint))"
+        case "nvme-generic":
+            let block = name.hasPrefix("ng") ? "nvme" + name.dropFirst(2) : name
+            return "the NVMe generic character device \(name); use the block device \(devRoot)/\(block)"
+        default:
+            return "a character device (\(subsystem) \(name))"
         }
     }
 

@@ -27,44 +27,15 @@ public struct NamespaceInspector: Sendable {
         func notNamespace(_ what: String) -> SwcryptError {
             SwcryptError(.wrongDevice, device: path, "not an NVMe namespace: it is \(what)")
         }
-        switch DeviceNode.of(path: path) {
-        case .missing(let errno):
-            throw SwcryptError(.wrongDevice, device: path, "no such device", errno: errno)
-        case .regularFile:
-            throw notNamespace("a regular file")
-        case .directory:
-            throw notNamespace("a directory")
-        case .other:
-            throw notNamespace("neither a block nor a character device")
-        case .character(let major, let minor):
-            guard let (name, subsystem) = sysfs.characterDevice(major: major, minor: minor) else {
-                throw notNamespace("character device \(major):\(minor)")
+        let device = try BlockResolver(sysfs: sysfs, devRoot: devRoot).resolve(path, refuse: notNamespace).device
+        guard case .nvmeNamespace(let nsid) = device.kind else {
+            if case .partition(let disk, _) = device.kind, isNVMeNamespaceName(disk) {
+                throw notNamespace("\(device.kindDescription), not the whole namespace; use \(devRoot)/\(disk)")
             }
-            switch subsystem {
-            case "nvme":
-                let namespaces = sysfs.nvmeNamespaces(ofController: name).map { "\(devRoot)/\($0)" }
-                let hint = namespaces.isEmpty ? "it has no namespaces attached"
-                    : "its namespaces: " + namespaces.joined(separator: ", ")
-                throw notNamespace("the NVMe controller \(name) (\(hint))")
-            case "nvme-generic":
-                let block = name.replacingPrefix("ng", with: "nvme")
-                throw notNamespace("the NVMe generic character device \(name); use the block device \(devRoot)/\(block)")
-            default:
-                throw notNamespace("a character device (\(subsystem) \(name))")
-            }
-        case .block(let major, let minor):
-            guard let device = sysfs.blockDevice(major: major, minor: minor) else {
-                throw notNamespace("block device \(major):\(minor), unknown to sysfs")
-            }
-            guard case .nvmeNamespace(let nsid) = device.kind else {
-                if case .partition(let disk, _) = device.kind, isNVMeNamespaceName(disk) {
-                    throw notNamespace("\(device.kindDescription), not the whole namespace; use \(devRoot)/\(disk)")
-                }
-                throw notNamespace(device.kindDescription + " (\(device.name))")
-            }
-            return NVMeNamespaceTarget(path: path, device: device, nsid: nsid,
-                                       controllers: sysfs.nvmeControllers(ofNamespace: device.name))
+            throw notNamespace(device.kindDescription + " (\(device.name))")
         }
+        return NVMeNamespaceTarget(path: path, device: device, nsid: nsid,
+                                   controllers: sysfs.nvmeControllers(ofNamespace: device.name))
     }
 
     /// Identify Namespace through libnvme, checked against the nsid sysfs shows.
@@ -98,11 +69,5 @@ func nvme<T>(_ device: String, _ body: () throws(NVMeCommandError) -> T) throws(
             e.cause = (e.cause.map { $0 + "; " } ?? "") + "kernel: \(k)"
         }
         throw e
-    }
-}
-
-extension String {
-    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
-        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
 }

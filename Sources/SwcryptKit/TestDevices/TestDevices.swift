@@ -272,17 +272,9 @@ public struct TestDevices: Sendable {
     /// A path (or a bare name such as "swcrypt-nb0") to a whole-disk block device.
     private func resolve(_ path: String) throws(SwcryptError) -> BlockDevice {
         let full = path.contains("/") ? path : "\(devRoot)/\(path)"
-        switch DeviceNode.of(path: full) {
-        case .missing(let errno):
-            throw SwcryptError(.wrongDevice, device: path, "no such device", errno: errno)
-        case .block(let major, let minor):
-            guard let device = sysfs.blockDevice(major: major, minor: minor) else {
-                throw SwcryptError(.wrongDevice, device: path, "block device \(major):\(minor) is unknown to sysfs")
-            }
-            return device
-        default:
-            throw SwcryptError(.wrongDevice, device: path, "not a block device; refusing to remove it")
-        }
+        return try BlockResolver(sysfs: sysfs, devRoot: devRoot).resolve(full) { what in
+            SwcryptError(.wrongDevice, device: path, "not a block device (it is \(what)); refusing to remove it")
+        }.device
     }
 
     /// A kernel call for `device` (as the user knows it): its error names that device,
