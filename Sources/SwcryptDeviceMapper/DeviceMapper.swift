@@ -138,7 +138,7 @@ public final class DeviceMapper {
         }) { _ throws(DeviceMapperError) in () }
     }
 
-    public func suspend(name: String) throws(DeviceMapperError) {
+    func suspend(name: String) throws(DeviceMapperError) {
         try task(Int32(DM_DEVICE_SUSPEND), "suspend", name: name) { _ throws(DeviceMapperError) in () }
     }
 
@@ -189,7 +189,7 @@ public final class DeviceMapper {
     }
 
     /// The table as the kernel holds it ("start length type params" lines).
-    public func tableText(name: String) throws(DeviceMapperError) -> String {
+    func tableText(name: String) throws(DeviceMapperError) -> String {
         try targets(Int32(DM_DEVICE_TABLE), "table", name: name)
     }
 

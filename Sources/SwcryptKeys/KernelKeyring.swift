@@ -82,7 +82,7 @@ public final class SecretBytes {
     }
 
     /// Drops bytes beyond `length` (wiping them).
-    public func truncate(to length: Int) {
+    func truncate(to length: Int) {
         guard length < count else { return }
         explicit_bzero(region.baseAddress! + length, count - length)
         count = length

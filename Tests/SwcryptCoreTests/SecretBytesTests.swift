@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import SwcryptKeys
+@testable import SwcryptKeys
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -146,7 +146,7 @@ public struct CheckFacts: Equatable, Sendable {
     }
 
     /// Whether the kernel has aegis128 (what the default cipher depends on).
-    public var aegis128Available: Bool {
+    var aegis128Available: Bool {
         aeads.contains { $0.algorithm == "aegis128" && $0.availability == .available }
     }
 

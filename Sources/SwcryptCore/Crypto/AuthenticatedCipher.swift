@@ -25,7 +25,7 @@ public struct AuthenticatedCipher: Equatable, Hashable, Sendable {
 
     /// What `map crypt` and `format` use without --cipher: aegis128-random/aead when
     /// the kernel has aegis128, else aes-gcm-random/aead.
-    public static func defaultChoice(aegis128Available: Bool) -> AuthenticatedCipher {
+    static func defaultChoice(aegis128Available: Bool) -> AuthenticatedCipher {
         aegis128Available ? common[0] : common[1]
     }
 }

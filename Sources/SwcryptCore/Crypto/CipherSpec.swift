@@ -6,7 +6,7 @@ public struct CipherSpec: Equatable, Hashable, Sendable {
     /// such as aegis128 and chacha20.
     public var mode: String
     /// IV generator: "random", "plain64", "essiv:sha256", ...
-    public var ivGenerator: String
+    var ivGenerator: String
 
     public init(cipher: String, mode: String, ivGenerator: String) {
         self.cipher = cipher
@@ -17,7 +17,7 @@ public struct CipherSpec: Equatable, Hashable, Sendable {
     /// The characters a cipher, mode or IV generator name can hold (`essiv:sha256`,
     /// `xts`, `aegis128`; the kernel's `capi:` notation is translated before): anything else, white space above all, is refused here,
     /// before it can reach a table or libcryptsetup.
-    public static func isName(_ part: String) -> Bool {
+    static func isName(_ part: String) -> Bool {
         !part.isEmpty && part.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == ":"
         }
@@ -37,25 +37,25 @@ public struct CipherSpec: Equatable, Hashable, Sendable {
         mode.isEmpty ? "\(cipher)-\(ivGenerator)" : "\(cipher)-\(mode)-\(ivGenerator)"
     }
 
-    public var hasRandomIV: Bool { ivGenerator == "random" }
+    var hasRandomIV: Bool { ivGenerator == "random" }
 
     /// libcryptsetup's split: the cipher ("aes") and the mode with the IV ("gcm-random";
     /// "random" alone for stream AEADs).
     public var libcryptsetupMode: String { mode.isEmpty ? ivGenerator : "\(mode)-\(ivGenerator)" }
 
     /// An AEAD: the cipher brings its own tag (gcm, ccm, aegis128, aegis256).
-    public var isAEAD: Bool { ["gcm", "ccm"].contains(mode) || cipher.hasPrefix("aegis") }
+    var isAEAD: Bool { ["gcm", "ccm"].contains(mode) || cipher.hasPrefix("aegis") }
 
     /// What it authenticates with when --integrity is not given: the AEAD's own tag,
     /// poly1305 for chacha20, nothing otherwise.
-    public var defaultIntegrity: IntegrityAlgorithm? {
+    var defaultIntegrity: IntegrityAlgorithm? {
         if isAEAD { return .aead }
         if cipher == "chacha20" { return .poly1305 }
         return nil
     }
 
     /// The key size without --key-size, in bits (cryptsetup's defaults).
-    public var defaultKeyBits: Int {
+    var defaultKeyBits: Int {
         switch (cipher, mode) {
         case ("aegis128", _): return 128
         case ("aegis256", _), ("chacha20", _): return 256

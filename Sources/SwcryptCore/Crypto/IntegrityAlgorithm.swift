@@ -10,7 +10,7 @@ public enum IntegrityAlgorithm: Equatable, Hashable, Sendable {
 
     public enum HashAlgorithm: String, Sendable, CaseIterable {
         case sha1, sha256, sha512
-        public var digestBytes: Int {
+        var digestBytes: Int {
             switch self {
             case .sha1: return 20
             case .sha256: return 32

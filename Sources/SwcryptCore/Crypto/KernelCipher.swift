@@ -12,10 +12,10 @@ public struct KernelCipher: Equatable, Hashable, Sendable, CustomStringConvertib
 
     public var description: String { text }
 
-    public var isCAPI: Bool { text.hasPrefix("capi:") }
+    var isCAPI: Bool { text.hasPrefix("capi:") }
 
     /// The IV generator with its options (`random`, `essiv:sha256`, `plain64`).
-    public var ivGenerator: String {
+    var ivGenerator: String {
         if isCAPI {
             let body = text.dropFirst(5)
             guard let dash = firstTopLevel("-", in: body) else { return "" }

@@ -23,13 +23,13 @@ public struct KernelTargets: Sendable, Equatable {
         public let rawValue: Int
         public init(rawValue: Int) { self.rawValue = rawValue }
         /// dm-integrity Inline mode (I): integrity >= 1.12 (Linux 6.11).
-        public static let integrityInline = Capabilities(rawValue: 1 << 0)
+        static let integrityInline = Capabilities(rawValue: 1 << 0)
         /// dm-crypt directly on device metadata (crypt >= 1.27, Linux 6.11).
         public static let cryptOnMetadata = Capabilities(rawValue: 1 << 1)
         /// `integrity_key_size:` (crypt >= 1.28).
-        public static let integrityKeySize = Capabilities(rawValue: 1 << 2)
+        static let integrityKeySize = Capabilities(rawValue: 1 << 2)
         /// `no_read_workqueue`/`no_write_workqueue` (crypt >= 1.22).
-        public static let noWorkqueue = Capabilities(rawValue: 1 << 3)
+        static let noWorkqueue = Capabilities(rawValue: 1 << 3)
         /// `high_priority` (crypt >= 1.26).
         public static let highPriority = Capabilities(rawValue: 1 << 4)
     }
@@ -39,7 +39,7 @@ public struct KernelTargets: Sendable, Equatable {
         public var capability: Capabilities
         /// The device-mapper target ("crypt", "integrity").
         public var target: String
-        public var minimum: TargetVersion
+        var minimum: TargetVersion
         /// The Linux release that brought it, where it matters to the user.
         public var linux: String?
         /// Short name, as `swcrypt check` lists it.

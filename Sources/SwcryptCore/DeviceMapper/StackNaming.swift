@@ -4,8 +4,8 @@
 public enum StackNaming {
     public static let prefix = "SWCRYPT-"
     /// device-mapper's limit (DM_NAME_LEN 128, including the NUL).
-    public static let maxNameLength = 127
-    public static let maxUUIDLength = 128
+    static let maxNameLength = 127
+    static let maxUUIDLength = 128
     /// Suffix of the dm-integrity layer beneath a dm-crypt mapping (as cryptsetup's).
     public static let integritySuffix = "_dif"
 

@@ -84,13 +84,13 @@ public struct CryptTarget: Equatable, Sendable {
 
     public var cipher: KernelCipher
     public var key: KeyReference
-    public var ivOffset: UInt64
+    var ivOffset: UInt64
     public var device: String
     public var offset: UInt64
     public var integrity: Integrity?
-    public var integrityKeySize: Int?
+    var integrityKeySize: Int?
     public var sectorSize: Int?
-    public var ivLargeSectors = false
+    var ivLargeSectors = false
     public var allowDiscards = false
     public var performance = PerformanceFlags()
 
@@ -139,7 +139,7 @@ public struct IntegrityTarget: Equatable, Sendable {
     public var offset: UInt64
     public var tagSize: Int
     public var mode: Mode
-    public var metaDevice: String?
+    var metaDevice: String?
     public var blockSize: Int?
     public var recalculate = false
     public var allowDiscards = false
@@ -152,7 +152,7 @@ public struct IntegrityTarget: Equatable, Sendable {
     public var bitmapFlushInterval: Int?
     public var fixPadding = false
     public var fixHmac = false
-    public var legacyRecalculate = false
+    var legacyRecalculate = false
     public var internalHash: String?
 
     /// Tag bytes of dm-integrity's internal hashes, for `--internal-hash` without `--tag-size`.
@@ -198,11 +198,11 @@ public struct FlakeyTarget: Equatable, Sendable {
     public var device: String
     public var offset: UInt64
     /// Seconds the device works, then seconds it misbehaves.
-    public var upInterval: Int
-    public var downInterval: Int
+    var upInterval: Int
+    var downInterval: Int
     /// Feature arguments as the kernel takes them (`drop_writes`, `error_writes`,
     /// `corrupt_bio_byte 32 r 1 0`, ...).
-    public var features: [String]
+    var features: [String]
 
     public init(device: String, offset: UInt64 = 0, upInterval: Int, downInterval: Int, features: [String] = []) {
         self.device = device
@@ -362,9 +362,9 @@ public enum TableLimits {
     /// 2^63 bytes in 512-byte sectors: no block device is larger.
     public static let maxSectors: UInt64 = 1 << 54
     /// Optional-argument counts (the kernel's own parsers take far fewer).
-    public static let maxArguments = 64
+    static let maxArguments = 64
     /// Numeric option values (block sizes, sector counts in options, intervals).
-    public static let maxOptionValue = Int(Int32.max)
+    static let maxOptionValue = Int(Int32.max)
 }
 
 extension Target {

@@ -62,7 +62,7 @@ public struct InlineCryptoMode: Equatable, Sendable {
         (0..<63).filter { dataUnitMask & (1 << UInt64($0)) != 0 }.map { 1 << $0 }
     }
 
-    public func supports(dataUnitSize: Int) -> Bool {
+    func supports(dataUnitSize: Int) -> Bool {
         guard dataUnitSize > 0, dataUnitSize & (dataUnitSize - 1) == 0 else { return false }
         return dataUnitMask & UInt64(dataUnitSize) != 0
     }
@@ -168,8 +168,8 @@ public struct FscryptFilesystem: Equatable, Sendable {
     public var name: String
     public var blockSize: Int
     /// log2 of the largest file size in bytes, rounded up: fls64(s_maxbytes - 1).
-    public var maxFileSizeBits: Int
-    public var stableInodesNote: String
+    var maxFileSizeBits: Int
+    var stableInodesNote: String
 
     /// ext4 with extents: s_maxbytes = (2^32 - 1) * block size.
     public static func ext4(blockSize: Int = 4096) -> FscryptFilesystem {
@@ -184,7 +184,7 @@ public struct FscryptFilesystem: Equatable, Sendable {
     }
 
     /// Bits of the largest data-unit index in a file.
-    public func maxFileDataUnitBits(dataUnitSize: Int) -> Int {
+    func maxFileDataUnitBits(dataUnitSize: Int) -> Int {
         maxFileSizeBits - log2(dataUnitSize)
     }
 }
@@ -210,7 +210,7 @@ public struct FscryptPolicyEvaluation: Equatable, Sendable {
 
 public enum FscryptInlineCrypt {
     /// Evaluates each AES-256-XTS v2 policy against a capability (nil: no hardware).
-    public static func evaluate(_ capability: InlineCryptoCapability?, filesystem fs: FscryptFilesystem,
+    static func evaluate(_ capability: InlineCryptoCapability?, filesystem fs: FscryptFilesystem,
                                 dataUnitSize: Int? = nil) -> [FscryptPolicyEvaluation] {
         let du = dataUnitSize ?? fs.blockSize
         let fileBits = fs.maxFileDataUnitBits(dataUnitSize: du)

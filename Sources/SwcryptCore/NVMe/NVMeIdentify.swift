@@ -26,18 +26,18 @@ public struct LBAFormat: Equatable, Sendable, Codable {
 /// raw 4096-byte structure so the parser is testable with captured data.
 public struct IdentifyNamespace: Equatable, Sendable {
     public static let size = 4096
-    public var nsze: UInt64
-    public var ncap: UInt64
-    public var nuse: UInt64
-    public var nsfeat: UInt8
+    var nsze: UInt64
+    var ncap: UInt64
+    var nuse: UInt64
+    var nsfeat: UInt8
     /// Number of LBA formats, zero-based (as in the spec and nvme-cli).
     public var nlbaf: UInt8
     public var flbas: UInt8
-    public var mc: UInt8
+    var mc: UInt8
     public var dpc: UInt8
-    public var dps: UInt8
+    var dps: UInt8
     /// Number of unique-attribute LBA formats beyond the first 16.
-    public var nulbaf: UInt8
+    var nulbaf: UInt8
     public var lbafs: [LBAFormat]
 
     public init(bytes: [UInt8]) throws(SwcryptError) {
@@ -70,7 +70,7 @@ public struct IdentifyNamespace: Equatable, Sendable {
     }
 
     /// FLBAS bit 4: metadata transferred at the end of the data LBA (extended LBA).
-    public var extendedLBA: Bool { flbas & 0x10 != 0 }
+    var extendedLBA: Bool { flbas & 0x10 != 0 }
 
     /// Protection information type enabled (DPS bits 2:0); 0 = none.
     public var protectionType: Int { Int(dps & 0x7) }
@@ -111,9 +111,9 @@ public struct IdentifyNamespace: Equatable, Sendable {
 public struct IdentifyController: Equatable, Sendable {
     public var serial: String
     public var model: String
-    public var firmware: String
+    var firmware: String
     /// Number of namespaces (NN).
-    public var nn: UInt32
+    var nn: UInt32
     /// Format NVM Attributes.
     public var fna: UInt8
 
@@ -132,7 +132,7 @@ public struct IdentifyController: Equatable, Sendable {
     /// FNA bit 0: a format applies to all namespaces of the controller.
     public var formatAppliesToAllNamespaces: Bool { fna & 0x1 != 0 }
     /// FNA bit 1: secure erase applies to all namespaces.
-    public var secureEraseAppliesToAllNamespaces: Bool { fna & 0x2 != 0 }
+    var secureEraseAppliesToAllNamespaces: Bool { fna & 0x2 != 0 }
     /// FNA bit 2: cryptographic erase is supported.
     public var cryptoEraseSupported: Bool { fna & 0x4 != 0 }
 }

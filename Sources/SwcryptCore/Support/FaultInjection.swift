@@ -12,7 +12,7 @@ import Glibc
 /// Debug builds only (SWCRYPT_FAULT_INJECTION, set by Package.swift for the
 /// debug configuration).
 public enum FaultInjection {
-    public static let variable = "SWCRYPT_INJECT_FAULT"
+    static let variable = "SWCRYPT_INJECT_FAULT"
 
     /// Compiled only into debug (test) builds: the release build, which the
     /// package ships, has no hook and ignores the variable.

@@ -26,7 +26,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         }
     }
 
-    public var meaning: String {
+    var meaning: String {
         switch self {
         case .success: return "success"
         case .failure: return "wrong parameters or other error"

@@ -13,11 +13,11 @@ import SwcryptLUKS
 public struct Checker: Sendable {
     public var sysfs: Sysfs
     /// Prefix for /lib/modules ("" is the running system's).
-    public var modulesRoot: String
+    var modulesRoot: String
     public var release: String
     public var isRoot: Bool
     /// Seconds of AF_ALG encryption per usable AEAD; 0 skips the benchmark.
-    public var benchmarkSeconds: Double
+    var benchmarkSeconds: Double
     /// Identify Namespace for an NVMe namespace (tests inject fixture data).
     public var identify: @Sendable (NVMeNamespaceTarget) -> Result<IdentifyNamespace, SwcryptError>
 
@@ -49,7 +49,7 @@ public struct Checker: Sendable {
         return CheckReport(facts: gather(target))
     }
 
-    public func gather(_ target: BlockTarget?) -> CheckFacts {
+    func gather(_ target: BlockTarget?) -> CheckFacts {
         // First: the version comes from libcryptsetup's first crypto-backend start, and
         // its context set-up and tear-down reset libdevmapper's log hook, which
         // DeviceMapper installs afterwards.
@@ -66,7 +66,7 @@ public struct Checker: Sendable {
     // MARK: kernel
 
     /// Module states before check loads anything.
-    public func moduleFacts() -> [ModuleFact] {
+    func moduleFacts() -> [ModuleFact] {
         ModuleFact.inspected.map {
             ModuleFact(name: $0.name, state: Modules(sysfsRoot: sysfs.root).state(of: $0.name, modulesDirectory: modulesDirectory))
         }
@@ -120,7 +120,7 @@ public struct Checker: Sendable {
 
     /// Each AEAD swcrypt offers: probed through AF_ALG (which loads its module on
     /// demand), looked up in /proc/crypto, and benchmarked when usable.
-    public func aeadFacts() -> [AEADFact] {
+    func aeadFacts() -> [AEADFact] {
         let listed = CryptoProbe.procCryptoNames(procRoot: sysfs.procRoot)
         return AuthenticatedCipher.common.map { c in
             let algorithm = KernelCipher(c.cipher, integrity: c.integrity).algorithm
@@ -151,7 +151,7 @@ public struct Checker: Sendable {
 
     /// sysfs facts, mounts and holders; for an NVMe namespace also Identify
     /// Namespace, made into id-ns's report (its per-format fits are reused).
-    public func deviceFacts(_ target: BlockTarget) -> CheckedDevice {
+    func deviceFacts(_ target: BlockTarget) -> CheckedDevice {
         let d = target.device
         var device = CheckedDevice(path: target.path, device: d, mounts: sysfs.mounts(of: d))
         if case .nvmeNamespace(let nsid) = d.kind {

@@ -62,7 +62,7 @@ public struct BlockResolver: Sendable {
     /// device it named when the work was planned, and that device must still be
     /// unused. `nothing` ends the refusal ("nothing was written").
     @discardableResult
-    public func recheck(_ target: BlockTarget, nothing: String) throws(SwcryptError) -> BlockTarget {
+    func recheck(_ target: BlockTarget, nothing: String) throws(SwcryptError) -> BlockTarget {
         let now = try resolve(target.path)
         guard now.device.major == target.device.major && now.device.minor == target.device.minor else {
             throw SwcryptError(.wrongDevice, device: target.path, "now names another device (\(now.majorMinor); it was \(target.majorMinor) before); \(nothing)")
@@ -72,7 +72,7 @@ public struct BlockResolver: Sendable {
     }
 
     /// Refuses a device that is mounted, used as swap, or held by a mapping or md.
-    public func requireUnused(_ target: BlockTarget) throws(SwcryptError) {
+    func requireUnused(_ target: BlockTarget) throws(SwcryptError) {
         let mounts = sysfs.mounts(of: target.device)
         if !mounts.isEmpty {
             throw SwcryptError(.busy, device: target.path, "in use: mounted (\(mounts.joined(separator: ", ")))")

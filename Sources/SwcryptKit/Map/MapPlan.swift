@@ -15,7 +15,7 @@ public struct PlannedLayer: Sendable {
     public var table: Table
     /// dm-integrity layers are created small first so the kernel formats their
     /// superblock, then grown to the data size the kernel reports.
-    public var sizedByKernel: Bool
+    var sizedByKernel: Bool
 }
 
 public struct MapPlan: Sendable {
@@ -24,11 +24,11 @@ public struct MapPlan: Sendable {
     public var layers: [PlannedLayer]
     /// Bytes of the dm-crypt key, when the top layer needs one.
     public var keySize: Int?
-    public var keyDescription: String?
+    var keyDescription: String?
     public var keySource: KeySource?
     public var readOnly: Bool
     /// Devices the tables name, for the print-out.
-    public var deviceNames: [String: String]
+    var deviceNames: [String: String]
     /// Map even over a range that holds a signature libblkid knows (`--force`).
     public var force = false
 

@@ -11,7 +11,7 @@ import Glibc
 /// Plans, validates and activates device-mapper stacks; removes whole stacks.
 public final class Mapper {
     public let dm: DeviceMapper
-    public let resolver: BlockResolver
+    let resolver: BlockResolver
     var cachedVersions: KernelTargets?
 
     /// A mapper for commands that need root (device-mapper ioctls, keyring logon keys).
@@ -28,7 +28,7 @@ public final class Mapper {
     }
 
     /// Target versions, probed once (loading the modules swcrypt needs first).
-    public func kernelTargets() throws(SwcryptError) -> KernelTargets {
+    func kernelTargets() throws(SwcryptError) -> KernelTargets {
         if let cachedVersions { return cachedVersions }
         for module in ["dm_crypt", "dm_integrity", "dm_flakey"] { Modules().loadIfAvailable(module) }
         do {

@@ -40,7 +40,7 @@ public struct FormatPlan: Sendable {
     public var from: LBAFormat?
     public var to: LBAFormat
     /// Namespaces the format destroys (more than one when the controller formats all at once).
-    public var affected: [BlockDevice]
+    var affected: [BlockDevice]
     public var request: FormatRequest
 
     /// What will be destroyed, for the confirmation prompt.
@@ -69,7 +69,7 @@ public struct FormatResult: Sendable {
 /// `swcrypt nvme-format`: validate, refuse what is unsafe, confirm, format, make
 /// the kernel re-read the namespace and verify what it now shows.
 public struct NamespaceFormatter: Sendable {
-    public var inspector: NamespaceInspector
+    var inspector: NamespaceInspector
 
     public init(inspector: NamespaceInspector = NamespaceInspector()) {
         self.inspector = inspector

@@ -49,12 +49,12 @@ public struct TestDevice: Sendable, Equatable {
 public struct TestDevices: Sendable {
     public var sysfs: Sysfs
     public var devRoot: String
-    public var stateDirectory: String
-    public var nullBlk: NullBlkConfig
-    public var loops: LoopDevices
+    var stateDirectory: String
+    var nullBlk: NullBlkConfig
+    var loops: LoopDevices
     public var modules: Modules
 
-    public static let nullBlkPrefix = "swcrypt-nb"
+    static let nullBlkPrefix = "swcrypt-nb"
     /// On tmpfs: test devices do not survive a reboot, and neither should their records.
     public static let defaultStateDirectory = "/run/swcrypt/testdev"
 
@@ -193,7 +193,7 @@ public struct TestDevices: Sendable {
     // MARK: recognition and ls
 
     /// What kind of swcrypt test device the disk is, or nil if swcrypt did not make it.
-    public func ownKind(of name: String) -> TestDeviceKind? {
+    func ownKind(of name: String) -> TestDeviceKind? {
         if name.hasPrefix(Self.nullBlkPrefix) && nullBlk.names().contains(name) { return .nullBlk }
         if name.hasPrefix("loop"), let file = sysfs.loopBackingFile(name), isInStateDirectory(file) { return .loop }
         if ownScsiDebug()?.name == name { return .scsiDebug }

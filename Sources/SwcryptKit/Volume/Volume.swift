@@ -12,7 +12,7 @@ public enum IntegrityMode: String, Sendable, CaseIterable {
     case journal, bitmap, noJournal = "no-journal"
 
     /// What a mode gives up, printed when it is not the journal.
-    public var tradeOff: String? {
+    var tradeOff: String? {
         switch self {
         case .journal: return nil
         case .noJournal: return "no-journal: a crash during a write can leave sectors whose data and tag disagree; they then fail to read (the filesystem sees I/O errors) until rewritten"
@@ -44,13 +44,13 @@ public struct VolumeFormatRequest: Sendable {
     /// Initialisation: bytes per write and writes in flight.
     public var initBlockBytes = 4 << 20
     /// 64 MiB: one write per request; larger gains nothing and costs memory per thread.
-    public static let maxInitBlockBytes = 64 << 20
-    public static let maxInitQueueDepth = 64
+    static let maxInitBlockBytes = 64 << 20
+    static let maxInitQueueDepth = 64
     /// Writes in flight; nil (the default): found by measurement in the first
     /// seconds of the wipe (1, 2, 4, ... up to `maxMeasuredQueueDepth`, the
     /// fastest kept). The read-back uses what the wipe settled on.
     public var initQueueDepth: Int?
-    public static let maxMeasuredQueueDepth = 16
+    static let maxMeasuredQueueDepth = 16
     /// Read every sector back after initialisation.
     public var verify = true
     public var label: String?

@@ -36,7 +36,7 @@ public enum AEADBenchmark {
         public var authenticationKeyBytes: Int
         public var ivBytes: Int
         public var tagBytes: Int
-        public var sectorBytes: Int
+        var sectorBytes: Int
 
         public init(algorithm: String, encryptionKeyBytes: Int, authenticationKeyBytes: Int = 0,
                     ivBytes: Int, tagBytes: Int, sectorBytes: Int = 4096) {

@@ -25,7 +25,7 @@ public enum Files {
         return text
     }
 
-    public static func readInt(_ path: String) -> Int? {
+    static func readInt(_ path: String) -> Int? {
         readText(path).flatMap { Int($0.trimmingCharacters(in: " \t")) }
     }
 
@@ -48,7 +48,7 @@ public enum Files {
     }
 
     /// The target of a symbolic link, nil if it is none.
-    public static func readLink(_ path: String) -> String? {
+    static func readLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n >= 0 else { return nil }

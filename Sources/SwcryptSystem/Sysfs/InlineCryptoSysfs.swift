@@ -58,7 +58,7 @@ public struct KernelConfigFiles: Sendable {
     public var procRoot: String
     public var release: String
 
-    public var sysRoot: String
+    var sysRoot: String
 
     public init(root: String = "", procRoot: String = "/proc", sysRoot: String = "/sys", release: String? = nil) {
         self.root = root

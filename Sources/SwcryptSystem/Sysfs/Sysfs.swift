@@ -15,7 +15,7 @@ public struct Sysfs: Sendable {
     }
 
     /// The kernel name of the block device major:minor ("nvme0n1", "nvme0n1p1").
-    public func blockDeviceName(major: Int, minor: Int) -> String? {
+    func blockDeviceName(major: Int, minor: Int) -> String? {
         if let link = Files.readLink("\(root)/dev/block/\(major):\(minor)") { return link.lastPathComponent }
         return nil
     }
@@ -164,7 +164,7 @@ public func isNVMeNamespaceName(_ name: String) -> Bool {
     matches(name, ["nvme", "#", "n", "#"])
 }
 
-public func isNVMeControllerName(_ name: String) -> Bool {
+func isNVMeControllerName(_ name: String) -> Bool {
     matches(name, ["nvme", "#"])
 }
 
