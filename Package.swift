@@ -2,9 +2,10 @@
 //
 // Layering (see README "Architecture"):
 //   swcrypt (executable, ArgumentParser only)
+//     -> SwcryptReports (every command's human lines and --json shape)
 //     -> SwcryptKit (workflows: plans, safety checks, verification)
-//        -> SwcryptCore (pure: NVMe identify parsing, LBA formats, cipher/tag math, reports)
-//        -> SwcryptSystem (sysfs/procfs/block-device facts, roots injectable; imports CSwcryptShim)
+//        -> SwcryptCore (pure models and rules: block devices, ciphers, tables, NVMe identify, check)
+//        -> SwcryptSystem (system access: sysfs/procfs, block I/O, AF_ALG, modprobe; roots injectable; imports CSwcryptShim)
 //        -> SwcryptNVMe (the only importer of CNVMe / libnvme)
 //        -> SwcryptDeviceMapper (the only importer of CDeviceMapper / libdevmapper)
 //        -> SwcryptKeys (the only importer of CKeyutils / libkeyutils)
