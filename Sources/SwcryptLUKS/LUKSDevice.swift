@@ -34,11 +34,7 @@ public struct LUKSFormatParameters: Sendable {
     public var keyBytes: Int
     public var sectorSize: Int
     public var layout: IntegrityLayout
-    public var pbkdf: String = "argon2id"
-    public var iterationTimeMs: UInt32?
-    public var memoryKiB: UInt32?
-    /// Fixed iterations, no benchmark (tests).
-    public var forcedIterations: UInt32?
+    public var pbkdf = PBKDFChoice()
     public var label: String?
     public var subsystem: String?
 
@@ -124,7 +120,7 @@ public enum LUKSLibrary {
 
 /// One `struct crypt_device *`, owned here and freed exactly once.
 public final class LUKSDevice {
-    private var cd: OpaquePointer?
+    var cd: OpaquePointer?
     public let device: String
 
     /// Routes libcryptsetup's log (all contexts) into the diagnostics sink, once.
@@ -174,7 +170,7 @@ public final class LUKSDevice {
 
     /// Runs a libcryptsetup call; on failure the error carries the library's
     /// messages and the kernel's lines logged meanwhile.
-    private func call(_ operation: String, _ body: () -> Int32) throws(LUKSError) -> Int32 {
+    func call(_ operation: String, _ body: () -> Int32) throws(LUKSError) -> Int32 {
         let since = Diagnostics.shared.count
         let kmsg = KernelLogWindow()
         let rc = body()
@@ -188,13 +184,13 @@ public final class LUKSDevice {
     /// refuses them); forced iterations skip the benchmark and leave Argon2's memory
     /// and threads at their defaults unless given. The type and hash strings are
     /// set by the caller (they must outlive the call).
-    static func pbkdf(_ p: LUKSFormatParameters) throws(LUKSError) -> crypt_pbkdf_type {
+    static func pbkdf(_ p: PBKDFChoice) throws(LUKSError) -> crypt_pbkdf_type {
         guard let defaults = crypt_get_pbkdf_default(CRYPT_LUKS2) else {
             throw LUKSError(operation: "read libcryptsetup's PBKDF defaults", device: "", errno: .invalidArgument, messages: [])
         }
         var pbkdf = defaults.pointee
         if let ms = p.iterationTimeMs { pbkdf.time_ms = ms }
-        if p.pbkdf == "pbkdf2" {
+        if p.type == "pbkdf2" {
             pbkdf.max_memory_kb = 0
             pbkdf.parallel_threads = 0
         } else if let kib = p.memoryKiB {
@@ -207,17 +203,26 @@ public final class LUKSDevice {
         return pbkdf
     }
 
+    /// The PBKDF for keyslots made from now on in this context. The returned
+    /// strings hold the structure's type and hash; keep them while it is used.
+    @discardableResult
+    func setPBKDF(_ choice: PBKDFChoice) throws(LUKSError) -> (crypt_pbkdf_type, CStrings) {
+        var pbkdf = try Self.pbkdf(choice)
+        let strings = CStrings([choice.type, String(cString: pbkdf.hash)])
+        pbkdf.type = strings[0]
+        pbkdf.hash = strings[1]
+        _ = try call("set the PBKDF for") { crypt_set_pbkdf_type(cd, &pbkdf) }
+        return (pbkdf, strings)
+    }
+
     public func load() throws(LUKSError) {
         _ = try call("read the LUKS2 header of") { crypt_load(cd, CRYPT_LUKS2, nil) }
     }
 
     /// Formats a LUKS2 header (inline HW tags or dm-integrity) with a generated volume key.
     public func format(_ p: LUKSFormatParameters) throws(LUKSError) {
-        var pbkdf = try Self.pbkdf(p)
-        let strings = CStrings([p.pbkdf, String(cString: pbkdf.hash)])
-        pbkdf.type = strings[0]
-        pbkdf.hash = strings[1]
-        _ = try call("set the PBKDF for") { crypt_set_pbkdf_type(cd, &pbkdf) }
+        var (pbkdf, pbkdfStrings) = try setPBKDF(p.pbkdf)
+        defer { withExtendedLifetime(pbkdfStrings) {} }
 
         var integrityParams = crypt_params_integrity()
         integrityParams.sector_size = UInt32(p.sectorSize)
@@ -261,7 +266,7 @@ public final class LUKSDevice {
     }
 
     /// Activates with the passphrase (or key-file contents). EPERM means a wrong passphrase.
-    public func activate(name: String, passphrase: SecretBytes, readOnly: Bool,
+    public func activate(name: String, passphrase: SecretBytes, slot: Int? = nil, readOnly: Bool,
                          performance: PerformanceFlags = PerformanceFlags(), allowDiscards: Bool = false) throws(LUKSError) {
         var flags: UInt32 = readOnly ? Flag.activateReadOnly : 0
         if allowDiscards { flags |= Flag.activateAllowDiscards }
@@ -272,8 +277,8 @@ public final class LUKSDevice {
         if performance.highPriority { flags |= Flag.activateHighPriority }
         _ = try call("open") {
             passphrase.withUnsafeBytes { raw in
-                crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, raw.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                             raw.count, flags)
+                crypt_activate_by_passphrase(cd, name, Int32(slot ?? Int(CRYPT_ANY_SLOT)),
+                                             raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, flags)
             }
         }
     }

@@ -45,13 +45,15 @@ final class CommandLineConventionTests: XCTestCase {
         ["check"], ["id-ns"], ["nvme-format"], ["format"], ["open"], ["close"], ["status"], ["dump"],
         ["map", "crypt"], ["map", "integrity"], ["map", "passthrough"], ["map", "table"], ["unmap"], ["ls"],
         ["testdev", "create"], ["testdev", "remove"], ["testdev", "ls"], ["inline-crypto"],
+        ["key", "add"], ["key", "change"], ["key", "remove"], ["key", "kill"], ["key", "list"],
+        ["header", "backup"], ["header", "restore"],
     ]
 
     /// cryptsetup's meaning of each short flag swcrypt uses.
     static let cryptsetupShort: [String: String] = [
         "-q": "--batch-mode", "-y": "--verify-passphrase", "-d": "--key-file", "-r": "--readonly",
         "-v": "--verbose", "-c": "--cipher", "-s": "--key-size", "-I": "--integrity", "-i": "--iter-time",
-        "-V": "--version", "-h": "--help",
+        "-V": "--version", "-h": "--help", "-S": "--key-slot", "-T": "--tries", "-l": "--keyfile-size",
     ]
 
     func testShortFlagsMeanWhatCryptsetupsDo() throws {
@@ -67,7 +69,7 @@ final class CommandLineConventionTests: XCTestCase {
     }
 
     func testDestructiveCommandsTakeBatchMode() throws {
-        for command in [["format"], ["nvme-format"]] {
+        for command in [["format"], ["nvme-format"], ["header", "restore"], ["key", "kill"]] {
             let text = try help(command)
             XCTAssertTrue(text.contains("-q, --batch-mode, --yes"), "\(command): \(text)")
         }

@@ -236,4 +236,23 @@ final class GoldenOutputTests: XCTestCase {
         ]
         try golden("progress-version-errors", lines: lines)
     }
+
+    // MARK: key list, dump --json with the metadata (issue 15)
+
+    func testKeyslotsAndMetadata() throws {
+        let slots = [
+            Keyslot(number: 0, pbkdf: "argon2id", hash: nil, iterations: 4, memoryKiB: 32, threads: 1, priority: .normal, tokens: []),
+            Keyslot(number: 1, pbkdf: "pbkdf2", hash: "sha256", iterations: 1000, memoryKiB: nil, threads: nil, priority: .prefer, tokens: [0]),
+        ]
+        let report = KeyslotListReport(device: "/dev/nvme0n1", keyslots: slots, tokens: [LUKSToken(id: 0, type: "clevis", keyslots: [1])])
+        try golden("key-list", lines: report.lines)
+        try golden("key-list", json: report.json)
+        let metadata = try JSONValue(parsing: """
+            {"keyslots":{"0":{"type":"luks2","key_size":16,"kdf":{"type":"argon2id","time":4,"memory":32,"cpus":1,"salt":"c2FsdA=="}}},
+             "tokens":{},"segments":{"0":{"type":"crypt","offset":"16777216","size":"dynamic","encryption":"aegis128-random",
+             "sector_size":4096,"integrity":{"type":"aead","journal_encryption":"none","journal_integrity":"none","key_size":0}}},
+             "digests":{},"config":{"json_size":"12288","keyslots_size":"16744448","requirements":{"mandatory":["inline-hw-tags"]}}}
+            """)
+        try golden("dump-inline-metadata", json: DumpReport(summary: VolumeReport(header: Self.inlineVolume), metadata: metadata))
+    }
 }

@@ -6,20 +6,43 @@ import SystemPackage
 import Glibc
 #endif
 
+/// Which bytes of a key file are the passphrase (cryptsetup's --keyfile-offset and
+/// --keyfile-size); by default all of them.
+public struct KeyFileRange: Sendable, Equatable {
+    public var offset: UInt64
+    /// nil: to the end of the file.
+    public var size: Int?
+
+    public init(offset: UInt64 = 0, size: Int? = nil) {
+        self.offset = offset
+        self.size = size
+    }
+}
+
 /// Where a LUKS2 passphrase comes from. Never argv, never the environment.
 public enum PassphraseSource: Sendable, Equatable {
     /// Asked on the terminal without echo (twice when `verify`).
     case terminal(verify: Bool)
-    /// The whole file is the passphrase (as cryptsetup's --key-file); "-" is stdin.
-    case file(String)
+    /// The file is the passphrase (as cryptsetup's --key-file); "-" is stdin. All of
+    /// it, or `range` (--keyfile-offset, --keyfile-size).
+    case file(String, KeyFileRange = KeyFileRange())
+
+    /// A key file when one is named, else the terminal.
+    public init(file: String?, range: KeyFileRange = KeyFileRange(), verify: Bool) {
+        self = file.map { .file($0, range) } ?? .terminal(verify: verify)
+    }
 
     /// cryptsetup's default key-file size limit.
     static let maxKeyFileBytes = 8 << 20
 
     public func read(device: String) throws(SwcryptError) -> SecretBytes {
         switch self {
-        case .file(let path):
-            let secret = try readKeyFile(path, atMost: Self.maxKeyFileBytes + 1)
+        case .file(let path, let range):
+            let limit = range.size ?? Self.maxKeyFileBytes + 1
+            let secret = try readKeyFile(path, skipping: range.offset, atMost: limit)
+            if let size = range.size, secret.count < size {
+                throw SwcryptError(.failure, device: path, "the key file has \(secret.count) bytes after offset \(range.offset), fewer than --keyfile-size \(size)")
+            }
             if secret.count > Self.maxKeyFileBytes {
                 throw SwcryptError(.failure, device: path, "the key file is larger than \(Self.maxKeyFileBytes) bytes")
             }
@@ -40,6 +63,25 @@ public enum PassphraseSource: Sendable, Equatable {
                 }
             }
             return first
+        }
+    }
+
+    /// Reads the passphrase and gives it to `attempt`; when that fails with exit 2
+    /// (a wrong passphrase) and the passphrase came from the terminal, asks again, up
+    /// to `tries` times in all (cryptsetup's --tries). A key file is read once.
+    public func withTries(_ tries: Int, device: String, _ attempt: (SecretBytes) throws(SwcryptError) -> Void) throws(SwcryptError) {
+        var left = max(1, tries)
+        while true {
+            let secret = try read(device: device)
+            defer { secret.wipe() }
+            do {
+                try attempt(secret)
+                return
+            } catch where error.code == .permission && error.errno == .notPermitted {
+                left -= 1
+                guard case .terminal = self, left > 0 else { throw error }
+                Diagnostics.shared.log(.warning, "open", "No key available with this passphrase.")
+            }
         }
     }
 
@@ -64,7 +106,7 @@ public enum PassphraseSource: Sendable, Equatable {
 
 /// Reads a key file ("-" is stdin) up to `atMost` bytes, straight into a
 /// secret's locked, undumpable pages: no other copy is made on the way in.
-func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretBytes {
+func readKeyFile(_ path: String, skipping offset: UInt64 = 0, atMost: Int) throws(SwcryptError) -> SecretBytes {
     let fd: Int32 = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
         throw SwcryptError(.failure, device: path, "cannot read the key file", errno: Errno(rawValue: errno))
@@ -90,6 +132,22 @@ func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretByte
             break
         }
     }
+    // The skipped bytes are read (stdin cannot seek) into a secret buffer too, and wiped.
+    var skipped: UInt64 = 0
+    let discard = SecretBytes(capacity: 4096)
+    while skipped < offset {
+        discard.wipe()
+        let n = discard.read(from: fd, limit: Int(min(4096, offset - skipped)))
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw SwcryptError(.failure, device: path, "cannot read the key file", errno: Errno(rawValue: errno))
+        }
+        if n == 0 {
+            throw SwcryptError(.failure, device: path, "the key file is shorter than --keyfile-offset \(offset)")
+        }
+        skipped += UInt64(n)
+    }
+    discard.wipe()
     let secret = SecretBytes(capacity: min(atMost, 4096))
     while secret.count < atMost {
         let n = secret.read(from: fd, limit: min(4096, atMost - secret.count))
@@ -100,4 +158,25 @@ func readKeyFile(_ path: String, atMost: Int) throws(SwcryptError) -> SecretByte
         if n == 0 { break }
     }
     return secret
+}
+
+/// `swcrypt open`: what to open, as what, with which passphrase.
+public struct OpenRequest: Sendable {
+    public var path: String
+    /// nil: only test the passphrase (`--test-passphrase`), activate nothing.
+    public var name: String?
+    public var passphrase: PassphraseSource
+    public var readOnly = false
+    public var performance = PerformanceFlags()
+    public var allowDiscards = false
+    /// Try only this keyslot (--key-slot).
+    public var slot: Int?
+    /// Passphrase attempts on a terminal (--tries).
+    public var tries = 1
+
+    public init(path: String, name: String?, passphrase: PassphraseSource) {
+        self.path = path
+        self.name = name
+        self.passphrase = passphrase
+    }
 }

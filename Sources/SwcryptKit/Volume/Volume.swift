@@ -36,10 +36,7 @@ public struct VolumeFormatRequest: Sendable {
     public var integrityMode: IntegrityMode = .journal
     public var nvmeLBAF: LBAFChoice = .keep
     public var passphrase: PassphraseSource
-    public var pbkdf = "argon2id"
-    public var iterationTimeMs: UInt32?
-    public var memoryKiB: UInt32?
-    public var forcedIterations: UInt32?
+    public var pbkdf = PBKDFChoice()
     public var wipe = true
     /// Initialisation: bytes per write and writes in flight.
     public var initBlockBytes = 4 << 20
@@ -143,20 +140,7 @@ public final class VolumeManager {
             throw SwcryptError(.failure, device: r.path, "--init-queue-depth must be from 1 to \(VolumeFormatRequest.maxInitQueueDepth), not \(depth)")
         }
         let (spec, alg) = try CipherChoice.choose(r.cipher, r.integrity, device: r.path)
-        switch r.pbkdf {
-        case "argon2id", "argon2i":
-            break
-        case "pbkdf2":
-            // As cryptsetup: PBKDF2 has no memory cost (GRUB can only unlock PBKDF2 keyslots).
-            if r.memoryKiB != nil {
-                throw SwcryptError(.failure, device: r.path, "--pbkdf-memory applies to argon2 only, not to --pbkdf pbkdf2")
-            }
-            if let forced = r.forcedIterations, forced < 1000 {
-                throw SwcryptError(.failure, device: r.path, "--pbkdf pbkdf2 needs at least 1000 iterations, not \(forced)")
-            }
-        default:
-            throw SwcryptError(.failure, device: r.path, "unknown PBKDF '\(r.pbkdf)' (want argon2id, argon2i or pbkdf2)")
-        }
+        try r.pbkdf.validate(device: r.path)
         guard let integrity = alg else {
             throw SwcryptError(.failure, device: r.path, "swcrypt formats authenticated volumes; \(spec.cryptsetupName) needs --integrity (aead, poly1305, hmac-sha256)")
         }
@@ -269,9 +253,6 @@ public final class VolumeManager {
         var parameters = LUKSFormatParameters(cipher: plan.spec, integrity: plan.integrity, keyBytes: plan.keyBytes,
                                               sectorSize: plan.sectorSize, layout: plan.layout)
         parameters.pbkdf = plan.request.pbkdf
-        parameters.iterationTimeMs = plan.request.iterationTimeMs
-        parameters.memoryKiB = plan.request.memoryKiB
-        parameters.forcedIterations = plan.request.forcedIterations
         parameters.label = plan.request.label
         parameters.subsystem = plan.request.wipe ? uninitialisedMarker : nil
         try luks { () throws(LUKSError) in
@@ -369,16 +350,15 @@ public final class VolumeManager {
 
     // MARK: open / close
 
-    public func open(path: String, name: String, passphrase source: PassphraseSource, readOnly: Bool,
-                     performance: PerformanceFlags = PerformanceFlags(), allowDiscards: Bool = false) throws(SwcryptError) -> (LUKSInfo, [String]) {
+    /// `swcrypt open` (and `open --test-passphrase`, without a name).
+    public func open(_ r: OpenRequest) throws(SwcryptError) -> (LUKSInfo, [String]) {
+        let path = r.path
+        guard let name = r.name else { return try testPassphrase(r) }
         try Self.requireRoot("open")
         try StackNaming.validate(name: name)
         let target = try resolver.resolve(path)
         try resolver.requireUnused(target)
-        let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
-        do { try device.load() } catch {
-            throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
-        }
+        let device = try loadHeader(path)
         let info = device.info
         var warnings = [String]()
         if info.layout == .inlineHardware {
@@ -396,35 +376,48 @@ public final class VolumeManager {
                 throw SwcryptError(.failure, device: path, "the volume uses inline HW tags, which need Linux 6.11 or later (dm-crypt >= 1.27); this kernel has dm-crypt \(k["crypt"].map { "\($0)" } ?? "none")")
             }
         }
-        if allowDiscards && info.integrity != nil {
+        if r.allowDiscards && info.integrity != nil {
             throw SwcryptError(.failure, device: path, "--allow-discards refused: on an authenticated volume a discarded sector loses its tag and then fails to read (libcryptsetup: \"Discard/TRIM is not supported\" with integrity)")
         }
         if info.subsystem == uninitialisedMarker {
             warnings.append("this volume was never fully initialised: sectors not written since format fail to read")
         }
-        // The passphrase first, outside the lock: no other open waits behind a prompt.
-        let secret = try source.read(device: path)
-        defer { secret.wipe() }
-        // Held until open returns: a racing open (swcrypt's or cryptsetup's) waits,
-        // then finds the device in use. What was checked before is checked again.
-        let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
-        LUKSLibrary.setMetadataLocking(false)
-        defer { LUKSLibrary.setMetadataLocking(true); withExtendedLifetime(lock) {} }
-        try resolver.recheck(target, nothing: "nothing was opened")
-        do {
-            try device.activate(name: name, passphrase: secret, readOnly: readOnly, performance: performance,
-                                allowDiscards: allowDiscards)
-        } catch {
-            switch error.errno {
-            case .notPermitted:
-                throw SwcryptError(.permission, device: path, "no keyslot opens with this passphrase")
-            case .fileExists, .resourceBusy:
-                throw SwcryptError(.busy, device: name, "a mapping of that name exists already")
-            default:
-                throw SwcryptError(luks: error)
+        try r.passphrase.withTries(r.tries, device: path) { (secret) throws(SwcryptError) in
+            // The passphrase was read outside the lock: no other open waits behind a prompt.
+            // Held until open returns: a racing open (swcrypt's or cryptsetup's) waits,
+            // then finds the device in use. What was checked before is checked again.
+            let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
+            LUKSLibrary.setMetadataLocking(false)
+            defer { LUKSLibrary.setMetadataLocking(true); withExtendedLifetime(lock) {} }
+            try resolver.recheck(target, nothing: "nothing was opened")
+            do throws(LUKSError) {
+                try device.activate(name: name, passphrase: secret, slot: r.slot, readOnly: r.readOnly,
+                                    performance: r.performance, allowDiscards: r.allowDiscards)
+            } catch {
+                switch error.errno {
+                case .notPermitted:
+                    throw SwcryptError(.permission, device: path, r.slot.map { "keyslot \($0) does not open with this passphrase" }
+                                       ?? "no keyslot opens with this passphrase", errno: error.errno)
+                case .noSuchFileOrDirectory where r.slot != nil:
+                    throw SwcryptError(.failure, device: path, "keyslot \(r.slot!) is not in use", errno: error.errno)
+                case .fileExists, .resourceBusy:
+                    throw SwcryptError(.busy, device: name, "a mapping of that name exists already")
+                default:
+                    throw SwcryptError(luks: error)
+                }
             }
         }
         return (info, warnings)
+    }
+
+    /// `open --test-passphrase`: which slot the passphrase opens; nothing is activated.
+    func testPassphrase(_ r: OpenRequest) throws(SwcryptError) -> (LUKSInfo, [String]) {
+        let device = try header(forKeys: r.path)
+        var slot = 0
+        try r.passphrase.withTries(r.tries, device: r.path) { (secret) throws(SwcryptError) in
+            slot = try verified(secret, in: device, slot: r.slot, path: r.path)
+        }
+        return (device.info, ["keyslot \(slot) opens with this passphrase"])
     }
 
     public func close(name: String) throws(SwcryptError) {
@@ -484,12 +477,18 @@ public final class VolumeManager {
         return IntegrityErrorSummary.scan(KernelLogWindow.history(), devices: names)
     }
 
+    /// The header of a device or of a header backup file.
     public func dump(path: String) throws(SwcryptError) -> LUKSInfo {
-        _ = try resolver.resolve(path)
+        try loadHeader(path).info
+    }
+
+    /// libcryptsetup's context on `path` with its LUKS2 header read (a device, or a
+    /// header backup file).
+    func loadHeader(_ path: String) throws(SwcryptError) -> LUKSDevice {
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
         do { try device.load() } catch {
             throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
         }
-        return device.info
+        return device
     }
 }

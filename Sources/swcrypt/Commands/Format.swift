@@ -24,10 +24,6 @@ struct Format: ParsableCommand {
     @Option(help: "Encryption sector size (default: the logical block size; 4096 recommended).") var sectorSize: Int?
     @Option(help: "Without device metadata: journal (default, crash-safe) or no-journal.") var integrityMode: IntegrityMode = .journal
     @Option(help: "auto or an index: reformat an NVMe namespace without enough metadata first.") var nvmeLbaf: String?
-    @Option(help: "PBKDF: argon2id (default), argon2i, pbkdf2.") var pbkdf = "argon2id"
-    @Option(name: [.customShort("i"), .long], help: "PBKDF time in milliseconds.") var iterTime: UInt32?
-    @Option(help: "PBKDF memory in KiB (argon2).") var pbkdfMemory: UInt32?
-    @Option(help: "Fixed PBKDF iterations, no benchmark (tests).") var pbkdfForceIterations: UInt32?
     @Option(help: "LUKS2 label.") var label: String?
     @Flag(help: "Skip initialising the tags (sectors not written since fail to read).") var noWipe = false
     @Option(help: "Initialisation: KiB per write.") var initBlockKib = 4096
@@ -37,6 +33,7 @@ struct Format: ParsableCommand {
     @Flag(help: "Progress as JSON lines on stdout, as cryptsetup's --progress-json (device, device_bytes, device_size, speed, eta_ms, time_ms; plus phase: wipe or verify), about once a second.")
     var progressJson = false
     @Flag(help: "Print the result as JSON.") var json = false
+    @OptionGroup var pbkdf: PBKDFOptions
     @OptionGroup var confirm: ConfirmOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var global: GlobalOptions
@@ -57,10 +54,7 @@ struct Format: ParsableCommand {
             guard let i = Int(s) else { throw SwcryptError(.failure, device: device, "--nvme-lbaf wants auto or an index, not '\(s)'") }
             r.nvmeLBAF = .index(i)
         }
-        r.pbkdf = pbkdf
-        r.iterationTimeMs = iterTime
-        r.memoryKiB = pbkdfMemory
-        r.forcedIterations = pbkdfForceIterations
+        r.pbkdf = pbkdf.choice
         r.wipe = !noWipe
         let (bytes, overflow) = initBlockKib.multipliedReportingOverflow(by: 1024)
         r.initBlockBytes = overflow ? -1 : bytes

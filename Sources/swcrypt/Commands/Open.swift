@@ -1,25 +1,40 @@
 import ArgumentParser
-import Foundation
-import Synchronization
 import SwcryptCore
 import SwcryptKit
-import SwcryptReports
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Open: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Open a LUKS2 volume (swcrypt's or cryptsetup's) as /dev/mapper/NAME.")
+    static let configuration = CommandConfiguration(
+        abstract: "Open a LUKS2 volume (swcrypt's or cryptsetup's) as /dev/mapper/NAME.",
+        discussion: "With --test-passphrase only the passphrase is checked (NAME is then not needed): exit 0 and the keyslot it opens, or exit 2.")
     @Argument var device: String
-    @Argument var name: String
+    @Argument var name: String?
     @OptionGroup var readOnly: ReadOnlyOption
     @Flag(help: "Let discards (TRIM) through; refused on authenticated volumes, where a discarded sector loses its tag.")
     var allowDiscards = false
+    @Option(name: [.customShort("S"), .long], help: "Try only this keyslot.") var keySlot: Int?
+    @Option(name: [.customShort("T"), .long], help: "Passphrase attempts on a terminal (default 3; a key file is read once).") var tries = 3
+    @Flag(help: "Only check that the passphrase opens a keyslot; create no mapping.") var testPassphrase = false
     @OptionGroup var perf: PerfOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        if name == nil && !testPassphrase { throw ValidationError("give the mapping NAME (or --test-passphrase)") }
+        if tries < 1 { throw ValidationError("--tries must be at least 1") }
+    }
+
     func run() throws {
         global.apply()
-        let (_, warnings) = try VolumeManager().open(path: device, name: name, passphrase: passphrase.source(verifyByDefault: false),
-                                                     readOnly: readOnly.readonly, performance: perf.flags, allowDiscards: allowDiscards)
-        for w in warnings { Output.note("warning: \(w)") }
+        var r = OpenRequest(path: device, name: testPassphrase ? nil : name, passphrase: passphrase.source(verifyByDefault: false))
+        r.readOnly = readOnly.readonly
+        r.performance = perf.flags
+        r.allowDiscards = allowDiscards
+        r.slot = keySlot
+        r.tries = tries
+        let (_, warnings) = try VolumeManager().open(r)
+        for w in warnings { Output.note(testPassphrase ? w : "warning: \(w)") }
     }
 }

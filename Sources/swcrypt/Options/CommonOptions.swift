@@ -50,13 +50,51 @@ struct PassphraseOptions: ParsableArguments {
             help: "Read the passphrase from FILE, all of it, as cryptsetup does ('-' for standard input). Without it, it is asked on the terminal.")
     var keyFile: String?
 
+    @Option(name: [.customShort("l"), .long], help: "Read at most this many bytes of the key file (cryptsetup's --keyfile-size).")
+    var keyfileSize: Int?
+
+    @Option(help: "Skip this many bytes at the start of the key file.")
+    var keyfileOffset: UInt64 = 0
+
     @Flag(name: [.customShort("y"), .long],
           help: "Ask for the passphrase twice on a terminal (format does unless in batch mode, as cryptsetup).")
     var verifyPassphrase = false
 
     /// `verifyByDefault`: format asks twice unless in batch mode; open asks once.
     func source(verifyByDefault: Bool) -> PassphraseSource {
-        keyFile.map { .file($0) } ?? .terminal(verify: verifyPassphrase || verifyByDefault)
+        PassphraseSource(file: keyFile, range: KeyFileRange(offset: keyfileOffset, size: keyfileSize),
+                         verify: verifyPassphrase || verifyByDefault)
+    }
+
+    func validate() throws {
+        if keyFile == nil && (keyfileSize != nil || keyfileOffset != 0) {
+            throw ValidationError("--keyfile-size and --keyfile-offset apply to --key-file")
+        }
+        if let keyfileSize, keyfileSize <= 0 { throw ValidationError("--keyfile-size must be at least 1") }
+    }
+}
+
+/// The passphrase a key operation adds (`key add`, `key change`): --new-key-file
+/// with its own size and offset, or asked twice on the terminal.
+struct NewPassphraseOptions: ParsableArguments {
+    @Option(help: "Read the new passphrase from FILE ('-' for standard input); without it, it is asked twice on the terminal.")
+    var newKeyFile: String?
+
+    @Option(help: "Read at most this many bytes of the new key file.")
+    var newKeyfileSize: Int?
+
+    @Option(help: "Skip this many bytes at the start of the new key file.")
+    var newKeyfileOffset: UInt64 = 0
+
+    var source: PassphraseSource {
+        PassphraseSource(file: newKeyFile, range: KeyFileRange(offset: newKeyfileOffset, size: newKeyfileSize), verify: true)
+    }
+
+    func validate() throws {
+        if newKeyFile == nil && (newKeyfileSize != nil || newKeyfileOffset != 0) {
+            throw ValidationError("--new-keyfile-size and --new-keyfile-offset apply to --new-key-file")
+        }
+        if let newKeyfileSize, newKeyfileSize <= 0 { throw ValidationError("--new-keyfile-size must be at least 1") }
     }
 }
 
@@ -83,5 +121,22 @@ struct PerfOptions: ParsableArguments {
     var flags: PerformanceFlags {
         PerformanceFlags(sameCPUCrypt: sameCPUCrypt, submitFromCryptCPUs: submitFromCryptCPUs,
                          noReadWorkqueue: noReadWorkqueue, noWriteWorkqueue: noWriteWorkqueue, highPriority: highPriority)
+    }
+}
+
+/// How new keyslots stretch their passphrase, as cryptsetup spells it.
+struct PBKDFOptions: ParsableArguments {
+    @Option(help: "PBKDF: argon2id (default), argon2i, pbkdf2.") var pbkdf = "argon2id"
+    @Option(name: [.customShort("i"), .long], help: "PBKDF time in milliseconds.") var iterTime: UInt32?
+    @Option(help: "PBKDF memory in KiB (argon2).") var pbkdfMemory: UInt32?
+    @Option(help: "Fixed PBKDF iterations, no benchmark (tests).") var pbkdfForceIterations: UInt32?
+
+    var choice: PBKDFChoice {
+        var c = PBKDFChoice()
+        c.type = pbkdf
+        c.iterationTimeMs = iterTime
+        c.memoryKiB = pbkdfMemory
+        c.forcedIterations = pbkdfForceIterations
+        return c
     }
 }

@@ -1,0 +1,102 @@
+import ArgumentParser
+import SwcryptCore
+import SwcryptKit
+import SwcryptReports
+
+struct Key: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage a LUKS2 volume's keyslots (as cryptsetup luksAddKey, luksChangeKey, luksRemoveKey, luksKillSlot).",
+        discussion: """
+            Passphrases come from --key-file/--new-key-file (all of the file, or --keyfile-size bytes after \
+            --keyfile-offset) or are asked on the terminal, never from the command line. A wrong passphrase \
+            is exit 2. Removing or killing the last keyslot is refused without --force: the volume could \
+            then never be opened again.
+            """,
+        subcommands: [KeyAdd.self, KeyChange.self, KeyRemove.self, KeyKill.self, KeyList.self])
+}
+
+struct KeyAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Add a keyslot, authenticated by an existing passphrase (--key-file, or asked).")
+    @Argument(help: "LUKS2 device.") var device: String
+    @Option(name: [.customShort("S"), .long], help: "The keyslot to use (default: the first free one).") var keySlot: Int?
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var new: NewPassphraseOptions
+    @OptionGroup var pbkdf: PBKDFOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        let slot = try VolumeManager().addKey(path: device, existing: passphrase.source(verifyByDefault: false),
+                                              new: new.source, slot: keySlot, pbkdf: pbkdf.choice)
+        Output.note("Key slot \(slot) created.")
+    }
+}
+
+struct KeyChange: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "change", abstract: "Replace the passphrase of the keyslot the old one opens, in the same slot.")
+    @Argument(help: "LUKS2 device.") var device: String
+    @Option(name: [.customShort("S"), .long], help: "Change only this keyslot.") var keySlot: Int?
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var new: NewPassphraseOptions
+    @OptionGroup var pbkdf: PBKDFOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        let slot = try VolumeManager().changeKey(path: device, old: passphrase.source(verifyByDefault: false),
+                                                 new: new.source, slot: keySlot, pbkdf: pbkdf.choice)
+        Output.note("Key slot \(slot) changed.")
+    }
+}
+
+struct KeyRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove", abstract: "Remove the keyslot the given passphrase opens.")
+    @Argument(help: "LUKS2 device.") var device: String
+    @Flag(help: "Remove it even when it is the last keyslot (the volume can then never be opened again).") var force = false
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        let slot = try VolumeManager().removeKey(path: device, passphrase: passphrase.source(verifyByDefault: false), force: force)
+        Output.note("Key slot \(slot) removed.")
+    }
+}
+
+struct KeyKill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kill",
+        abstract: "Remove keyslot N. A passphrase of another slot is asked (or --key-file) to prove the volume stays openable, unless -q/--batch-mode.")
+    @Argument(help: "LUKS2 device.") var device: String
+    @Argument(help: "The keyslot to remove.") var slot: Int
+    @Flag(help: "Remove it even when it is the last keyslot (the volume can then never be opened again).") var force = false
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var confirm: ConfirmOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        // As cryptsetup luksKillSlot: in batch mode no remaining passphrase is asked for
+        // unless one is given.
+        let remaining: PassphraseSource? = confirm.batchMode && passphrase.keyFile == nil ? nil : passphrase.source(verifyByDefault: false)
+        try VolumeManager().killSlot(path: device, slot: slot, remaining: remaining, force: force)
+        Output.note("Key slot \(slot) removed.")
+    }
+}
+
+struct KeyList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the keyslots: PBKDF and its cost, priority, and the tokens that use each.")
+    @Argument(help: "LUKS2 device (or header backup file).") var device: String
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        let (slots, tokens) = try VolumeManager().keyslots(path: device)
+        try Output.report(KeyslotListReport(device: device, keyslots: slots, tokens: tokens), json: json)
+    }
+}
