@@ -81,6 +81,11 @@ public final class SecretBytes {
         return n
     }
 
+    /// Drops one trailing "\n" (a line read from a program).
+    public func dropTrailingNewline() {
+        if count > 0 && region[count - 1] == 10 { truncate(to: count - 1) }
+    }
+
     /// Drops bytes beyond `length` (wiping them).
     func truncate(to length: Int) {
         guard length < count else { return }

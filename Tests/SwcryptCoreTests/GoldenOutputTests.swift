@@ -11,19 +11,8 @@ import SwcryptReports
 /// `SWCRYPT_GOLDEN_RECORD=1 swift test --filter GoldenOutputTests` writes missing
 /// or changed files instead of failing (then read the diff).
 final class GoldenOutputTests: XCTestCase {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-
     func golden(_ name: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let url = Self.directory.appendingPathComponent(name)
-        let expected = try? String(contentsOf: url, encoding: .utf8)
-        if ProcessInfo.processInfo.environment["SWCRYPT_GOLDEN_RECORD"] == "1" {
-            if expected != text { try text.write(to: url, atomically: true, encoding: .utf8) }
-            return
-        }
-        guard let expected else {
-            return XCTFail("Golden/\(name) is missing (SWCRYPT_GOLDEN_RECORD=1 records it)", file: file, line: line)
-        }
-        XCTAssertEqual(text, expected, "output differs from Golden/\(name)", file: file, line: line)
+        try assertGolden(name, text, file: file, line: line)
     }
 
     func golden(_ name: String, lines: [String], file: StaticString = #filePath, line: UInt = #line) throws {

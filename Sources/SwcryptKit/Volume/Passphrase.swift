@@ -23,6 +23,9 @@ public struct KeyFileRange: Sendable, Equatable {
 public enum PassphraseSource: Sendable, Equatable {
     /// Asked on the terminal without echo (twice when `verify`).
     case terminal(verify: Bool)
+    /// Asked through systemd's password agents (`systemd-ask-password`), at boot:
+    /// the console, Plymouth, or `systemd-tty-ask-password-agent` on a remote shell.
+    case askPassword(id: String, prompt: String)
     /// The file is the passphrase (as cryptsetup's --key-file); "-" is stdin. All of
     /// it, or `range` (--keyfile-offset, --keyfile-size).
     case file(String, KeyFileRange = KeyFileRange())
@@ -50,6 +53,8 @@ public enum PassphraseSource: Sendable, Equatable {
                 throw SwcryptError(.failure, device: path, "the key file is empty; an empty passphrase is refused")
             }
             return secret
+        case .askPassword(let id, let prompt):
+            return try Self.askPassword(id: id, prompt: prompt, device: device)
         case .terminal(let verify):
             guard isatty(STDIN_FILENO) == 1 else {
                 throw SwcryptError(.failure, device: device, "no terminal to ask for the passphrase on; use --key-file FILE (or - for stdin)")
@@ -79,10 +84,60 @@ public enum PassphraseSource: Sendable, Equatable {
                 return
             } catch where error.code == .permission && error.errno == .notPermitted {
                 left -= 1
-                guard case .terminal = self, left > 0 else { throw error }
+                guard left > 0 else { throw error }
+                switch self {
+                case .terminal, .askPassword: break
+                case .file: throw error
+                }
                 Diagnostics.shared.log(.warning, "open", "No key available with this passphrase.")
             }
         }
+    }
+
+    /// Runs systemd-ask-password and reads the passphrase from its stdout (a pipe,
+    /// straight into the secret's pages). Its exit status says whether it answered.
+    private static func askPassword(id: String, prompt: String, device: String) throws(SwcryptError) -> SecretBytes {
+        let candidates: [String] = ["/usr/bin/systemd-ask-password", "/bin/systemd-ask-password"]
+        let program = candidates.first { access($0, X_OK) == 0 }
+        guard let program else {
+            throw SwcryptError(.failure, device: device, "no systemd-ask-password to ask for the passphrase with; give a key file")
+        }
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else {
+            throw SwcryptError(.failure, device: device, "cannot ask for the passphrase", errno: Errno(rawValue: errno))
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], STDOUT_FILENO)
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
+        let args = [program, "--id=\(id)", "--timeout=0", "--accept-cached", prompt]
+        let argv = args.map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, program, &actions, nil, argv + [nil], environ)
+        close(pipeFDs[1])
+        defer { close(pipeFDs[0]) }
+        guard rc == 0 else {
+            throw SwcryptError(.failure, device: device, "cannot run \(program)", errno: Errno(rawValue: rc))
+        }
+        let secret = SecretBytes(capacity: 256)
+        while true {
+            let n = secret.read(from: pipeFDs[0], limit: 4096)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            secret.wipe()
+            throw SwcryptError(.failure, device: device, "no passphrase: systemd-ask-password gave none (cancelled or timed out)")
+        }
+        // One line: the trailing newline is not part of the passphrase.
+        secret.dropTrailingNewline()
+        guard secret.count > 0 else { throw SwcryptError(.failure, device: device, "an empty passphrase is refused") }
+        return secret
     }
 
     /// Reads one line from the terminal with echo off.

@@ -109,7 +109,7 @@ extension Files {
 
 extension SwcryptError {
     /// The call that just failed, with the errno it left.
-    static func last(_ operation: String, _ path: String) -> SwcryptError {
+    public static func last(_ operation: String, _ path: String) -> SwcryptError {
         SwcryptError(operation: operation, device: path, errno: Errno(rawValue: Glibc.errno))
     }
 }
