@@ -15,10 +15,7 @@ final class InterruptIntegrationTests: XCTestCase {
 
     override func setUpWithError() throws {
         try VM.require()
-        guard let cs = ProcessInfo.processInfo.environment["SWCRYPT_CRYPTSETUP"], FileManager.default.isExecutableFile(atPath: cs) else {
-            throw XCTSkip("skipped, because the reference cryptsetup >= 2.8 is missing (SWCRYPT_CRYPTSETUP unset); run Scripts/setup")
-        }
-        cryptsetup = cs
+        cryptsetup = try VM.referenceCryptsetup()
         try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm")
         dir = try VM.tempDir()
         try "pass-\(UUID().uuidString)".write(toFile: "\(dir)/pass", atomically: true, encoding: .utf8)

@@ -56,6 +56,14 @@ enum VM {
 
     /// Loads kernel modules with modprobe. The inline-encryption test kernel has
     /// everything built in and no /lib/modules tree: nothing to load there.
+    /// The reference cryptsetup >= 2.8 (Scripts/setup builds it), or a skip saying why.
+    static func referenceCryptsetup() throws -> String {
+        guard let cs = ProcessInfo.processInfo.environment["SWCRYPT_CRYPTSETUP"], FileManager.default.isExecutableFile(atPath: cs) else {
+            throw XCTSkip("skipped, because the reference cryptsetup >= 2.8 is missing (SWCRYPT_CRYPTSETUP unset); run Scripts/setup")
+        }
+        return cs
+    }
+
     static func loadModules(_ names: String...) throws {
         let release = try must(["uname", "-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard FileManager.default.fileExists(atPath: "/lib/modules/\(release)/modules.dep") else { return }

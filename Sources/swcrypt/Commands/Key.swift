@@ -15,20 +15,27 @@ struct Key: ParsableCommand {
         subcommands: [KeyAdd.self, KeyChange.self, KeyRemove.self, KeyKill.self, KeyList.self])
 }
 
-struct KeyAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Add a keyslot, authenticated by an existing passphrase (--key-file, or asked).")
+/// What `key add` and `key change` take: the device, the slot, the passphrase that
+/// opens the volume now, the new one, and how the new slot stretches it.
+struct NewKeyArguments: ParsableArguments {
     @Argument(help: "LUKS2 device.") var device: String
-    @Option(name: [.customShort("S"), .long], help: "The keyslot to use (default: the first free one).") var keySlot: Int?
+    @Option(name: [.customShort("S"), .long], help: "add: the keyslot to create (default: the first free one); change: the only keyslot to change.")
+    var keySlot: Int?
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var new: NewPassphraseOptions
     @OptionGroup var pbkdf: PBKDFOptions
     @OptionGroup var global: GlobalOptions
+}
+
+struct KeyAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Add a keyslot, authenticated by an existing passphrase (--key-file, or asked).")
+    @OptionGroup var a: NewKeyArguments
 
     func run() throws {
-        global.apply()
-        let slot = try VolumeManager().addKey(path: device, existing: passphrase.source(verifyByDefault: false),
-                                              new: new.source, slot: keySlot, pbkdf: pbkdf.choice)
+        a.global.apply()
+        let slot = try VolumeManager().addKey(path: a.device, existing: a.passphrase.source(verifyByDefault: false),
+                                              new: a.new.source, slot: a.keySlot, pbkdf: a.pbkdf.choice)
         Output.note("Key slot \(slot) created.")
     }
 }
@@ -36,17 +43,12 @@ struct KeyAdd: ParsableCommand {
 struct KeyChange: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "change", abstract: "Replace the passphrase of the keyslot the old one opens, in the same slot.")
-    @Argument(help: "LUKS2 device.") var device: String
-    @Option(name: [.customShort("S"), .long], help: "Change only this keyslot.") var keySlot: Int?
-    @OptionGroup var passphrase: PassphraseOptions
-    @OptionGroup var new: NewPassphraseOptions
-    @OptionGroup var pbkdf: PBKDFOptions
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var a: NewKeyArguments
 
     func run() throws {
-        global.apply()
-        let slot = try VolumeManager().changeKey(path: device, old: passphrase.source(verifyByDefault: false),
-                                                 new: new.source, slot: keySlot, pbkdf: pbkdf.choice)
+        a.global.apply()
+        let slot = try VolumeManager().changeKey(path: a.device, old: a.passphrase.source(verifyByDefault: false),
+                                                 new: a.new.source, slot: a.keySlot, pbkdf: a.pbkdf.choice)
         Output.note("Key slot \(slot) changed.")
     }
 }
