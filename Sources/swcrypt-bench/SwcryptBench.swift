@@ -5,10 +5,9 @@ import SwcryptBenchKit
 /// The benchmark's tool (Scripts/bench, Scripts/crash-test): not shipped.
 @main
 struct SwcryptBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "swcrypt-bench",
-        abstract: "The benchmark's runner (in the test VM), its report, and crash-test's read-back.",
-        subcommands: [Run.self, Record.self, Report.self, ReadBack.self])
+    static let about = "The benchmark's runner (in the test VM), its report, and crash-test's read-back."
+    static let configuration = CommandConfiguration(commandName: "swcrypt-bench", abstract: about,
+                                                    subcommands: [Run.self, Record.self, Report.self, ReadBack.self])
 }
 
 extension SwcryptBench {
