@@ -95,7 +95,7 @@ let package = Package(
 
         // The benchmark's in-guest runner, its report and crash-test's read-back (Scripts/bench,
         // Scripts/crash-test): a test tool, not a product, never shipped. fio stays the witness.
-        .target(name: "SwcryptBenchKit", dependencies: ["SwcryptKernel"]),
+        .target(name: "SwcryptBenchKit", dependencies: ["SwcryptCore", "SwcryptSystem"]),
         .executableTarget(
             name: "swcrypt-bench",
             dependencies: ["SwcryptBenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -1,5 +1,5 @@
 import Foundation
-import SwcryptKernel
+import SwcryptSystem
 
 /// The bench inside the test VM: for each configuration, fio measures sequential
 /// 1 MiB writes and reads and 4 KiB random writes on a freshly opened mapping, and
@@ -24,14 +24,8 @@ public final class GuestRunner {
 
         public init(mode: String, output: String, runtime: Int, ramp: Int, throttle: Int?, rounds: Int,
                     swcrypt: String, cryptsetup: String?) {
-            self.mode = mode
-            self.output = output
-            self.runtime = runtime
-            self.ramp = ramp
-            self.throttle = throttle
-            self.rounds = rounds
-            self.swcrypt = swcrypt
-            self.cryptsetup = cryptsetup
+            (self.mode, self.output, self.runtime, self.ramp) = (mode, output, runtime, ramp)
+            (self.throttle, self.rounds, self.swcrypt, self.cryptsetup) = (throttle, rounds, swcrypt, cryptsetup)
         }
     }
 
@@ -106,7 +100,7 @@ public final class GuestRunner {
         // generic C driver (see KERNEL-FACTS); systemd-udev'd systems end up with the
         // SIMD ones, so load those first and let the generic one be the fallback.
         for module in ["aesni-intel", "ghash-clmulni-intel", "aegis128-aesni", "aegis128", "gcm", "dm-crypt", "dm-integrity"] {
-            Modules.load(module)
+            Modules().loadIfAvailable(module)
         }
         log("namespaces: nsid 1 = /dev/\(ns1) (\(system.metadataBytes(ns1).map(String.init) ?? "") metadata bytes), "
             + "nsid 2 = /dev/\(ns2); fio \(options.runtime)s per job")

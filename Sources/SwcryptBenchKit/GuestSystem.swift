@@ -1,5 +1,6 @@
 import Foundation
-import SwcryptKernel
+import SwcryptCore
+import SwcryptSystem
 #if canImport(Glibc)
 import Glibc
 #endif

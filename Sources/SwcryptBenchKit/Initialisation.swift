@@ -24,7 +24,7 @@ extension GuestRunner {
             }
         }
         inits.append(InitEntry(id: c.rawValue, tool: "swcrypt", layout: layout, namespace: namespace, seconds: seconds,
-                               dataBytes: readBack?.bytes, reportedMib: reported?.mib, reportedSeconds: reported?.seconds,
+                               mib: Self.mib(readBack?.bytes), reportedMib: reported?.mib, reportedSeconds: reported?.seconds,
                                nsSectorsWritten: written, unreadableMibAfter: readBack?.unreadable, error: error))
         return failure.map { "format failed: \($0)" }
     }
@@ -76,9 +76,12 @@ extension GuestRunner {
             }
         }
         inits.append(InitEntry(id: "cs-luksformat", tool: "cryptsetup", layout: "inline aegis128-random (luksFormat --integrity-inline, wipes)",
-                               namespace: ns1, seconds: seconds, dataBytes: bytes, reportedMib: reportedMib,
+                               namespace: ns1, seconds: seconds, mib: Self.mib(bytes), reportedMib: reportedMib,
                                reportedSeconds: reportedSeconds, nsSectorsWritten: written, unreadableMibAfter: unreadable, error: error))
     }
+
+    /// The data area in MiB.
+    static func mib(_ bytes: Int?) -> Double? { bytes.map { Double($0) / 1_048_576 } }
 
     /// A number as jq prints it (488, 1.807).
     static func plain(_ x: Double) -> String { JSONValue.number(x).compactText }

@@ -66,17 +66,6 @@ public struct JobResult: Decodable, Equatable, Sendable {
     public var samplesMibS: [Double?]?
     public var error: String?
 
-    public init(mibS: Double? = nil, iops: Double? = nil, bytes: Int? = nil, nsSectorsWritten: Int? = nil,
-                writeAmplification: Double? = nil, samplesMibS: [Double?]? = nil, error: String? = nil) {
-        self.mibS = mibS
-        self.iops = iops
-        self.bytes = bytes
-        self.nsSectorsWritten = nsSectorsWritten
-        self.writeAmplification = writeAmplification
-        self.samplesMibS = samplesMibS
-        self.error = error
-    }
-
     /// The error, unless empty (the report treats "" as none).
     public var failure: String? { error.flatMap { $0.isEmpty ? nil : $0 } }
 
@@ -181,27 +170,14 @@ public struct InitEntry: Decodable, Sendable {
     /// MiB that could not be read back afterwards (failed 1 MiB reads).
     public var unreadableMibAfter: Int?
     public var error: String?
-    public var mibS: Double?
-    public var reportedMibS: Double?
-    public var writeAmplification: Double?
 
-    public init(id: String, tool: String, layout: String, namespace: String, seconds: Double? = nil,
-                dataBytes: Int? = nil, reportedMib: Double? = nil, reportedSeconds: Double? = nil,
-                nsSectorsWritten: Int? = nil, unreadableMibAfter: Int? = nil, error: String? = nil) {
-        self.id = id
-        self.tool = tool
-        self.layout = layout
-        self.namespace = namespace
-        self.seconds = seconds
-        self.mib = dataBytes.map { Double($0) / 1_048_576 }
-        self.reportedMib = reportedMib
-        self.reportedSeconds = reportedSeconds
-        self.nsSectorsWritten = nsSectorsWritten
-        self.unreadableMibAfter = unreadableMibAfter
-        self.error = error
-        self.mibS = Self.rate(mib, seconds)
-        self.reportedMibS = Self.rate(reportedMib, reportedSeconds)
-        self.writeAmplification = nsSectorsWritten.flatMap { n in mib.flatMap { $0 > 0 ? Double(n) / ($0 * 2048) : nil } }
+    /// The whole command's rate by wall clock.
+    public var mibS: Double? { Self.rate(mib, seconds) }
+    /// The tool's own rate.
+    public var reportedMibS: Double? { Self.rate(reportedMib, reportedSeconds) }
+    /// Sectors the namespace wrote per data sector.
+    public var writeAmplification: Double? {
+        nsSectorsWritten.flatMap { n in mib.flatMap { $0 > 0 ? Double(n) / ($0 * 2048) : nil } }
     }
 
     private static func rate(_ mib: Double?, _ seconds: Double?) -> Double? {
