@@ -95,11 +95,11 @@ let package = Package(
 
         // The benchmark's in-guest runner, its report and crash-test's read-back (Scripts/bench,
         // Scripts/crash-test): a test tool, not a product, never shipped. fio stays the witness.
-        .target(name: "SwcryptBenchKit", dependencies: ["SwcryptCore", "SwcryptSystem"]),
+        .target(name: "SwcryptBenchKit", dependencies: ["SwcryptCore", "SwcryptSystem", "SwcryptReports"]),
         .executableTarget(
             name: "swcrypt-bench",
             dependencies: ["SwcryptBenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "SwcryptBenchTests", dependencies: ["SwcryptBenchKit"], exclude: ["Fixtures"]),
+        .testTarget(name: "SwcryptBenchTests", dependencies: ["SwcryptBenchKit", "SwcryptReports"], exclude: ["Fixtures"]),
 
         // Tier 1: pure unit tests (host). Tier 2/3: the built binary against real
         // kernel devices (only inside the test VM; they skip with a reason elsewhere).

@@ -1,3 +1,4 @@
+import SwcryptReports
 import Foundation
 import SwcryptSystem
 

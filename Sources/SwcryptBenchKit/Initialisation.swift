@@ -1,3 +1,4 @@
+import SwcryptReports
 import Foundation
 
 /// Timed formats: swcrypt format against cryptsetup luksFormat --integrity-inline

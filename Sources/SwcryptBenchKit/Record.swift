@@ -1,3 +1,4 @@
+import SwcryptReports
 import Foundation
 
 /// On the host, after a boot: the run record as the guest wrote it, with the boot's

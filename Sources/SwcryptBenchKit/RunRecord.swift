@@ -1,3 +1,4 @@
+import SwcryptReports
 import Foundation
 
 /// One VM boot's results, as the runner in the guest writes them

@@ -1,3 +1,4 @@
+import SwcryptReports
 import Foundation
 
 /// The benchmark's targets, as ratios from the recorded runs.
@@ -6,7 +7,7 @@ struct Targets {
         enum Op: String { case atLeast = ">=", atMost = "<=" }
 
         var target: String
-        var mode: Report.Mode
+        var mode: BenchReport.Mode
         var measured: Double?
         var op: Op
         var goal: Double
@@ -39,19 +40,19 @@ struct Targets {
     init(runs: [String: RunRecord]) {
         self.runs = runs
         if runs["device"] != nil { inlineAgainstJournal() }
-        for mode in Report.Mode.allCases where runs[mode.rawValue] != nil { writeAmplification(mode) }
-        for mode in Report.Mode.allCases where runs[mode.rawValue] != nil { sameVolume(mode) }
+        for mode in BenchReport.Mode.allCases where runs[mode.rawValue] != nil { writeAmplification(mode) }
+        for mode in BenchReport.Mode.allCases where runs[mode.rawValue] != nil { sameVolume(mode) }
         if runs["device"] != nil { initialisationAgainstRaw() }
         if runs["cpu"] != nil { initialisationAgainstCryptsetup() }
     }
 
     /// A job's number, unless the job failed.
-    private func value(_ mode: Report.Mode, _ rowID: String, _ job: FioJobKind, _ key: KeyPath<JobResult, Double?>) -> Double? {
+    private func value(_ mode: BenchReport.Mode, _ rowID: String, _ job: FioJobKind, _ key: KeyPath<JobResult, Double?>) -> Double? {
         guard let x = runs[mode.rawValue]?.row(rowID)?[job], x.failure == nil else { return nil }
         return x[keyPath: key]
     }
 
-    private mutating func add(_ target: String, _ mode: Report.Mode, _ num: Double?, _ den: Double?, goal: Double, _ op: Ratio.Op,
+    private mutating func add(_ target: String, _ mode: BenchReport.Mode, _ num: Double?, _ den: Double?, goal: Double, _ op: Ratio.Op,
                               _ detail: String, extra: JSONValue = .null) {
         var measured: Double?
         if let num, let den, den != 0 { measured = num / den }
@@ -64,7 +65,7 @@ struct Targets {
             "swcrypt inline aegis128 seq write \(Fmt.f1(a)) MiB/s / dm-integrity journal aegis128 \(Fmt.f1(j)) MiB/s")
     }
 
-    private mutating func writeAmplification(_ mode: Report.Mode) {
+    private mutating func writeAmplification(_ mode: BenchReport.Mode) {
         var was: [(String, FioJobKind, Double?)] = []
         for id in ["sw-aegis", "sw-gcm"] {
             for job in [FioJobKind.seqWrite, .randWrite] { was.append((id, job, value(mode, id, job, \.writeAmplification))) }
@@ -75,7 +76,7 @@ struct Targets {
                 + was.map { "\($0.0) \($0.1.rawValue) \(Fmt.f3($0.2))" }.joined(separator: ", "))
     }
 
-    private mutating func sameVolume(_ mode: Report.Mode) {
+    private mutating func sameVolume(_ mode: BenchReport.Mode) {
         var parts: [String] = [], ratios: [Double] = []
         for (job, key) in [(FioJobKind.seqWrite, \JobResult.mibS), (.seqRead, \.mibS), (.randWrite, \.iops)] {
             let s = value(mode, "sw-aegis", job, key), c = value(mode, "cs-aegis", job, key)

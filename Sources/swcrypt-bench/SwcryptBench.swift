@@ -7,7 +7,7 @@ import SwcryptBenchKit
 struct SwcryptBench: ParsableCommand {
     static let about = "The benchmark's runner (in the test VM), its report, and crash-test's read-back."
     static let configuration = CommandConfiguration(commandName: "swcrypt-bench", abstract: about,
-                                                    subcommands: [Run.self, Record.self, Report.self, ReadBack.self])
+                                                    subcommands: [Run.self, Record.self, BenchReport.self, ReadBack.self])
 }
 
 extension SwcryptBench {
@@ -54,7 +54,7 @@ extension SwcryptBench {
         }
     }
 
-    struct Report: ParsableCommand {
+    struct BenchReport: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the report of recorded runs and save it as latest.md and latest.json; exit 1 when anything failed.")
 
@@ -65,9 +65,9 @@ extension SwcryptBench {
         @Argument(help: "Run records (bench-results/run-MODE.json).") var runs: [String]
 
         func run() throws {
-            let inputs = try runs.map { try SwcryptBenchKit.Report.Input(data: Data(contentsOf: URL(fileURLWithPath: $0))) }
-            let report = SwcryptBenchKit.Report(runs: inputs, revision: revision, totalSeconds: totalSeconds,
-                                                date: date ?? SwcryptBenchKit.Report.now())
+            let inputs = try runs.map { try SwcryptBenchKit.BenchReport.Input(data: Data(contentsOf: URL(fileURLWithPath: $0))) }
+            let report = SwcryptBenchKit.BenchReport(runs: inputs, revision: revision, totalSeconds: totalSeconds,
+                                                date: date ?? SwcryptBenchKit.BenchReport.now())
             print(report.printed, terminator: "")
             try Data((report.markdown + "\n").utf8).write(to: URL(fileURLWithPath: "\(results)/latest.md"))
             try Data((report.json.indentedText + "\n").utf8).write(to: URL(fileURLWithPath: "\(results)/latest.json"))

@@ -10,9 +10,9 @@ import XCTest
 final class ReportGoldenTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    func report(_ folder: String, _ runs: [String], revision: String, totalSeconds: Int) throws -> Report {
-        let inputs = try runs.map { try Report.Input(data: Data(contentsOf: Self.fixtures.appendingPathComponent("\(folder)/\($0)"))) }
-        return Report(runs: inputs, revision: revision, totalSeconds: totalSeconds, date: "2026-12-01 17:55")
+    func report(_ folder: String, _ runs: [String], revision: String, totalSeconds: Int) throws -> BenchReport {
+        let inputs = try runs.map { try BenchReport.Input(data: Data(contentsOf: Self.fixtures.appendingPathComponent("\(folder)/\($0)"))) }
+        return BenchReport(runs: inputs, revision: revision, totalSeconds: totalSeconds, date: "2026-12-01 17:55")
     }
 
     func assertGolden(_ text: String, _ path: String, file: StaticString = #filePath, line: UInt = #line) throws {

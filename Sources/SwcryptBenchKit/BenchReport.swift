@@ -1,9 +1,10 @@
+import SwcryptReports
 import Foundation
 
 /// The benchmark's report from recorded runs: one Markdown table per mode, the
 /// initialisation table, the targets with PASS/MISS, the failures, and all of it
 /// as JSON (the runs as recorded, the targets, the errors).
-public struct Report {
+public struct BenchReport {
     /// A run as recorded (passed through to the JSON unchanged) and as read.
     public struct Input {
         public var raw: JSONValue
@@ -186,7 +187,7 @@ enum Fmt {
     static func g(_ x: Double) -> String { String(format: "%g", x) }
 }
 
-extension Report {
+extension BenchReport {
     /// The local time as the report's title shows it.
     public static func now() -> String {
         let f = DateFormatter()
