@@ -25,6 +25,15 @@ struct NewKeyArguments: ParsableArguments {
     @OptionGroup var new: NewPassphraseOptions
     @OptionGroup var pbkdf: PBKDFOptions
     @OptionGroup var global: GlobalOptions
+
+    typealias Action = (VolumeManager) -> (String, PassphraseSource, PassphraseSource, Int?, PBKDFChoice) throws(SwcryptError) -> Int
+
+    /// Runs `add` or `change` with these arguments and says which slot it made.
+    func run(_ action: Action, done: String) throws {
+        global.apply()
+        let slot = try action(VolumeManager())(device, passphrase.source(verifyByDefault: false), new.source, keySlot, pbkdf.choice)
+        Output.note("Key slot \(slot) \(done).")
+    }
 }
 
 struct KeyAdd: ParsableCommand {
@@ -32,12 +41,7 @@ struct KeyAdd: ParsableCommand {
         commandName: "add", abstract: "Add a keyslot, authenticated by an existing passphrase (--key-file, or asked).")
     @OptionGroup var a: NewKeyArguments
 
-    func run() throws {
-        a.global.apply()
-        let slot = try VolumeManager().addKey(path: a.device, existing: a.passphrase.source(verifyByDefault: false),
-                                              new: a.new.source, slot: a.keySlot, pbkdf: a.pbkdf.choice)
-        Output.note("Key slot \(slot) created.")
-    }
+    func run() throws { try a.run(VolumeManager.addKey, done: "created") }
 }
 
 struct KeyChange: ParsableCommand {
@@ -45,12 +49,7 @@ struct KeyChange: ParsableCommand {
         commandName: "change", abstract: "Replace the passphrase of the keyslot the old one opens, in the same slot.")
     @OptionGroup var a: NewKeyArguments
 
-    func run() throws {
-        a.global.apply()
-        let slot = try VolumeManager().changeKey(path: a.device, old: a.passphrase.source(verifyByDefault: false),
-                                                 new: a.new.source, slot: a.keySlot, pbkdf: a.pbkdf.choice)
-        Output.note("Key slot \(slot) changed.")
-    }
+    func run() throws { try a.run(VolumeManager.changeKey, done: "changed") }
 }
 
 struct KeyRemove: ParsableCommand {
