@@ -7,13 +7,10 @@ import Glibc
 /// /etc/swcrypttab at boot: the systemd generator that turns it into units, and
 /// `attach`/`detach`, which those units run (as systemd-cryptsetup's).
 public struct BootVolumes: Sendable {
-    public var tabPath: String
-    public var cmdlinePath: String
+    var tabPath = "/etc/swcrypttab"
+    var cmdlinePath = "/proc/cmdline"
 
-    public init(tabPath: String = "/etc/swcrypttab", cmdlinePath: String = "/proc/cmdline") {
-        self.tabPath = tabPath
-        self.cmdlinePath = cmdlinePath
-    }
+    public init() {}
 
     /// The table; a missing file is an empty one.
     public func table() -> SwcryptTab {
