@@ -14,6 +14,15 @@ enum Output {
         stderr("\(line)\n")
     }
 
+    /// A warning in the kernel log at warning priority (what generators do: at boot
+    /// their stderr reaches no journal); stderr when /dev/kmsg cannot be written.
+    static func kernelLog(warning line: String) {
+        let fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return note(line) }
+        defer { close(fd) }
+        write("<4>\(line)\n", to: fd)
+    }
+
     /// A prompt on stderr without a newline (stdout stays clean for scripts).
     static func prompt(_ text: String) {
         stderr(text)

@@ -37,12 +37,12 @@ struct SystemdGenerator: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "systemd-generator",
         abstract: "Write the units for /etc/swcrypttab (run by systemd as /usr/lib/systemd/system-generators/swcrypt-generator).",
-        discussion: "Honours luks= on the kernel command line (rd.luks= in an initrd) as systemd-cryptsetup-generator does: luks=no opens nothing. Warnings (unknown options, bad lines) go to stderr, which systemd logs.")
+        discussion: "Honours luks= on the kernel command line (rd.luks= in an initrd) as systemd-cryptsetup-generator does: luks=no opens nothing. Warnings (unknown options, bad lines) go to the kernel log (/dev/kmsg), as systemd's generators log, so that the journal has them; to stderr when that cannot be written.")
     @Argument(help: "The generator's normal output directory.") var normalDirectory: String
     @Argument(help: "Early output directory (unused).") var earlyDirectory: String?
     @Argument(help: "Late output directory (unused).") var lateDirectory: String?
 
     func run() throws {
-        for w in try BootVolumes().generate(into: normalDirectory) { Output.note("swcrypt-generator: \(w)") }
+        for w in try BootVolumes().generate(into: normalDirectory) { Output.kernelLog(warning: "swcrypt-generator: \(w)") }
     }
 }
