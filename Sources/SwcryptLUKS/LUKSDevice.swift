@@ -268,6 +268,16 @@ public final class LUKSDevice {
     /// Activates with the passphrase (or key-file contents). EPERM means a wrong passphrase.
     public func activate(name: String, passphrase: SecretBytes, slot: Int? = nil, readOnly: Bool,
                          performance: PerformanceFlags = PerformanceFlags(), allowDiscards: Bool = false) throws(LUKSError) {
+        let flags = Self.activationFlags(readOnly: readOnly, performance: performance, allowDiscards: allowDiscards)
+        _ = try call("open") {
+            passphrase.withUnsafeBytes { raw in
+                crypt_activate_by_passphrase(cd, name, Int32(slot ?? Int(CRYPT_ANY_SLOT)),
+                                             raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, flags)
+            }
+        }
+    }
+
+    static func activationFlags(readOnly: Bool, performance: PerformanceFlags, allowDiscards: Bool) -> UInt32 {
         var flags: UInt32 = readOnly ? Flag.activateReadOnly : 0
         if allowDiscards { flags |= Flag.activateAllowDiscards }
         if performance.sameCPUCrypt { flags |= Flag.activateSameCPUCrypt }
@@ -275,12 +285,7 @@ public final class LUKSDevice {
         if performance.noReadWorkqueue { flags |= Flag.activateNoReadWorkqueue }
         if performance.noWriteWorkqueue { flags |= Flag.activateNoWriteWorkqueue }
         if performance.highPriority { flags |= Flag.activateHighPriority }
-        _ = try call("open") {
-            passphrase.withUnsafeBytes { raw in
-                crypt_activate_by_passphrase(cd, name, Int32(slot ?? Int(CRYPT_ANY_SLOT)),
-                                             raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, flags)
-            }
-        }
+        return flags
     }
 
     /// Activates a private, journal-less mapping from the volume key held since

@@ -45,10 +45,12 @@ extension KeyslotListReport: Report {
             let tokens = s.tokens.isEmpty ? "" : ", tokens " + s.tokens.map(String.init).joined(separator: ", ")
             l.append("  keyslot \(s.keyslot): \(cost), priority \(s.priority)\(tokens)")
         }
-        for t in tokens {
-            l.append("  token \(t.token): \(t.type), keyslots " + (t.keyslots.isEmpty ? "none" : t.keyslots.map(String.init).joined(separator: ", ")))
-        }
-        return l
+        return l + tokenLines
+    }
+
+    /// `token list`: a line per token.
+    public var tokenLines: [String] {
+        tokens.map { "  token \($0.token): \($0.type), keyslots " + ($0.keyslots.isEmpty ? "none" : $0.keyslots.map(String.init).joined(separator: ", ")) }
     }
 }
 

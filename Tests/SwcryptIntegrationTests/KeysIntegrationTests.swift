@@ -210,4 +210,51 @@ final class KeysIntegrationTests: XCTestCase {
         XCTAssertEqual(ours["keyslots"] as? [Int], [0, 1])
         XCTAssertEqual(try csTest(ns.path, key("p2"), slot: 1), 0)
     }
+
+    /// Tokens (issue 15, part 3, the libcryptsetup half): a luks2-keyring token
+    /// imported by swcrypt is what cryptsetup exports; open tries it before any
+    /// passphrase, --token-only never asks, and a token that cannot open falls back.
+    func testTokensOpenBeforeThePassphrase() throws {
+        let nb = try volume("kt-tok")
+        defer { nb.remove(); _ = try? execute([VM.swcrypt, "close", "kt-tokvol"]) }
+        let d = nb.path
+        let token = #"{"type":"luks2-keyring","keyslots":["0"],"key_description":"swcrypt-kt-token"}"#
+        let imported = try execute([VM.swcrypt, "token", "import", d], stdin: token)
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        XCTAssertTrue(imported.stderr.contains("Token 0 created."), imported.stderr)
+        let theirs = try must([cryptsetup, "token", "export", "--token-id", "0", d]).stdout
+        let ours = try must([VM.swcrypt, "token", "export", d, "--token-id", "0"]).stdout
+        XCTAssertEqual(try JSONSerialization.jsonObject(with: Data(ours.utf8)) as? NSDictionary,
+                       try JSONSerialization.jsonObject(with: Data(theirs.utf8)) as? NSDictionary)
+        let listed = try must([VM.swcrypt, "token", "list", d, "--json"]).stdout
+        let tokens = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
+        XCTAssertEqual(tokens.first?["type"] as? String, "luks2-keyring")
+        XCTAssertEqual(tokens.first?["keyslots"] as? [Int], [0])
+        let slotLine = try must([VM.swcrypt, "key", "list", d]).lines.first { $0.contains("keyslot 0:") } ?? ""
+        XCTAssertTrue(slotLine.hasSuffix(", tokens 0"), slotLine)
+
+        // The passphrase in the session keyring: open needs no key file and no terminal.
+        let viaToken = try sh("keyctl session - bash -c 'keyctl padd user swcrypt-kt-token @s < \(key("p1")) > /dev/null && \(VM.swcrypt) open \(d) kt-tokvol < /dev/null'")
+        XCTAssertEqual(viaToken.status, 0, viaToken.stdout + viaToken.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/dev/mapper/kt-tokvol"))
+        try must([VM.swcrypt, "close", "kt-tokvol"])
+
+        // No key in the keyring: --token-only fails with the reason, exit 2; without it, the passphrase.
+        let only = try sh("keyctl session - \(VM.swcrypt) open \(d) kt-tokvol --token-only < /dev/null")
+        XCTAssertEqual(only.status, 2, only.stderr)
+        XCTAssertTrue(only.stderr.contains("no token of the volume could unlock it"), only.stderr)
+        let fallback = try sh("keyctl session - \(VM.swcrypt) open \(d) kt-tokvol --key-file \(key("p1"))")
+        XCTAssertEqual(fallback.status, 0, fallback.stderr)
+        XCTAssertTrue(fallback.stderr.contains("no token opened the volume"), fallback.stderr)
+        try must([VM.swcrypt, "close", "kt-tokvol"])
+        // A wrong passphrase in the keyring: the token opens no slot.
+        let wrong = try sh("keyctl session - bash -c 'keyctl padd user swcrypt-kt-token @s < \(key("wrong")) > /dev/null && \(VM.swcrypt) open \(d) kt-tokvol --token-only < /dev/null'")
+        XCTAssertEqual(wrong.status, 2, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("opens no keyslot"), wrong.stderr)
+
+        // remove: gone for cryptsetup too; the keyslot stays.
+        XCTAssertEqual(try execute([VM.swcrypt, "token", "remove", d, "--token-id", "0"]).status, 0)
+        XCTAssertNotEqual(try execute([cryptsetup, "token", "export", "--token-id", "0", d]).status, 0)
+        XCTAssertEqual(try csSlots(d), ["0"])
+    }
 }

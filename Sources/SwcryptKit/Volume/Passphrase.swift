@@ -228,6 +228,15 @@ public struct OpenRequest: Sendable {
     public var slot: Int?
     /// Passphrase attempts on a terminal (--tries).
     public var tries = 1
+    /// Whether LUKS2 tokens are tried first (auto), only, or never.
+    public var tokens = TokenUse.auto
+    /// Restrict token unlock to this token (--token-id) or type (--token-type).
+    public var tokenID: Int?
+    public var tokenType: String?
+
+    public enum TokenUse: Sendable {
+        case auto, only, never
+    }
 
     public init(path: String, name: String?, passphrase: PassphraseSource) {
         self.path = path

@@ -382,18 +382,14 @@ public final class VolumeManager {
         if info.subsystem == uninitialisedMarker {
             warnings.append("this volume was never fully initialised: sectors not written since format fail to read")
         }
-        try r.passphrase.withTries(r.tries, device: path) { (secret) throws(SwcryptError) in
-            // The passphrase was read outside the lock: no other open waits behind a prompt.
-            // Held until open returns: a racing open (swcrypt's or cryptsetup's) waits,
-            // then finds the device in use. What was checked before is checked again.
+        // Held while the mapping is made: a racing open (swcrypt's or cryptsetup's)
+        // waits, then finds the device in use. What was checked before is checked again.
+        func locked(_ body: () throws(LUKSError) -> Void) throws(SwcryptError) {
             let lock = try DeviceLock(major: target.device.major, minor: target.device.minor, device: path)
             LUKSLibrary.setMetadataLocking(false)
             defer { LUKSLibrary.setMetadataLocking(true); withExtendedLifetime(lock) {} }
             try resolver.recheck(target, nothing: "nothing was opened")
-            do throws(LUKSError) {
-                try device.activate(name: name, passphrase: secret, slot: r.slot, readOnly: r.readOnly,
-                                    performance: r.performance, allowDiscards: r.allowDiscards)
-            } catch {
+            do { try body() } catch {
                 switch error.errno {
                 case .notPermitted:
                     throw SwcryptError(.permission, device: path, r.slot.map { "keyslot \($0) does not open with this passphrase" }
@@ -407,7 +403,42 @@ public final class VolumeManager {
                 }
             }
         }
+        // Tokens first, as cryptsetup: a token that opens the volume needs no passphrase.
+        if r.tokens != .never && (!device.tokens.isEmpty || r.tokens == .only) {
+            do {
+                try locked { () throws(LUKSError) in
+                    _ = try device.activateByToken(name: name, id: r.tokenID, type: r.tokenType, readOnly: r.readOnly,
+                                                   performance: r.performance, allowDiscards: r.allowDiscards)
+                }
+                return (info, warnings)
+            } catch where r.tokens == .only || error.code == .busy {
+                throw Self.tokenFailure(error, path: path)
+            } catch {
+                warnings.append("no token opened the volume (\(Self.tokenFailure(error, path: path).message)); using the passphrase")
+            }
+        }
+        // The passphrase is read outside the lock: no other open waits behind a prompt.
+        try r.passphrase.withTries(r.tries, device: path) { (secret) throws(SwcryptError) in
+            try locked { () throws(LUKSError) in
+                try device.activate(name: name, passphrase: secret, slot: r.slot, readOnly: r.readOnly,
+                                    performance: r.performance, allowDiscards: r.allowDiscards)
+            }
+        }
         return (info, warnings)
+    }
+
+    /// What a failed token unlock means, in libcryptsetup's terms (its token loop
+    /// returns the most telling error of all the tokens it tried).
+    static func tokenFailure(_ e: SwcryptError, path: String) -> SwcryptError {
+        let why: String
+        switch e.errno {
+        case .noSuchFileOrDirectory?: why = "no token of the volume could unlock it (none of a type with a handler here, or none for an active keyslot)"
+        case .notPermitted?: why = "a token gave a passphrase that opens no keyslot"
+        case .some(let errno) where errno.rawValue == 55: why = "the token wants a PIN"   // ENOANO
+        case .resourceTemporarilyUnavailable?: why = "the token's hardware (TPM2, FIDO2 key, smart card) is not present"
+        default: return e
+        }
+        return SwcryptError(.permission, device: path, why, operation: "open through a token", errno: e.errno)
     }
 
     /// `open --test-passphrase`: which slot the passphrase opens; nothing is activated.

@@ -17,6 +17,10 @@ struct Open: ParsableCommand {
     @Option(name: [.customShort("S"), .long], help: "Try only this keyslot.") var keySlot: Int?
     @Option(name: [.customShort("T"), .long], help: "Passphrase attempts on a terminal (default 3; a key file is read once).") var tries = 3
     @Flag(help: "Only check that the passphrase opens a keyslot; create no mapping.") var testPassphrase = false
+    @Flag(help: "Open through a token only; never ask for a passphrase.") var tokenOnly = false
+    @Flag(help: "Do not try tokens; ask for the passphrase.") var disableTokens = false
+    @Option(help: "Try only this token.") var tokenId: Int?
+    @Option(help: "Try only tokens of this type (systemd-tpm2, luks2-keyring, ...).") var tokenType: String?
     @OptionGroup var perf: PerfOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var global: GlobalOptions
@@ -24,6 +28,7 @@ struct Open: ParsableCommand {
     func validate() throws {
         if name == nil && !testPassphrase { throw ValidationError("give the mapping NAME (or --test-passphrase)") }
         if tries < 1 { throw ValidationError("--tries must be at least 1") }
+        if tokenOnly && disableTokens { throw ValidationError("--token-only and --disable-tokens contradict each other") }
     }
 
     func run() throws {
@@ -34,6 +39,9 @@ struct Open: ParsableCommand {
         r.allowDiscards = allowDiscards
         r.slot = keySlot
         r.tries = tries
+        r.tokens = tokenOnly ? .only : disableTokens ? .never : .auto
+        r.tokenID = tokenId
+        r.tokenType = tokenType
         let (_, warnings) = try VolumeManager().open(r)
         for w in warnings { Output.note(testPassphrase ? w : "warning: \(w)") }
     }
