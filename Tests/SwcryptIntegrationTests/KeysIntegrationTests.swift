@@ -240,9 +240,14 @@ final class KeysIntegrationTests: XCTestCase {
         try must([VM.swcrypt, "close", "kt-tokvol"])
 
         // No key in the keyring: --token-only fails with the reason, exit 2; without it, the passphrase.
+        // (libcryptsetup's keyring handler reports a missing key as EPERM, as a wrong one.)
         let only = try sh("keyctl session - \(VM.swcrypt) open \(d) kt-tokvol --token-only < /dev/null")
         XCTAssertEqual(only.status, 2, only.stderr)
-        XCTAssertTrue(only.stderr.contains("no token of the volume could unlock it"), only.stderr)
+        XCTAssertTrue(only.stderr.contains("no token gave a passphrase that opens a keyslot"), only.stderr)
+        // A token type restriction no token matches: nothing eligible (ENOENT).
+        let none = try sh("keyctl session - \(VM.swcrypt) open \(d) kt-tokvol --token-only --token-type systemd-tpm2 < /dev/null")
+        XCTAssertEqual(none.status, 2, none.stderr)
+        XCTAssertTrue(none.stderr.contains("no token of the volume could unlock it"), none.stderr)
         let fallback = try sh("keyctl session - \(VM.swcrypt) open \(d) kt-tokvol --key-file \(key("p1"))")
         XCTAssertEqual(fallback.status, 0, fallback.stderr)
         XCTAssertTrue(fallback.stderr.contains("no token opened the volume"), fallback.stderr)
@@ -250,7 +255,7 @@ final class KeysIntegrationTests: XCTestCase {
         // A wrong passphrase in the keyring: the token opens no slot.
         let wrong = try sh("keyctl session - bash -c 'keyctl padd user swcrypt-kt-token @s < \(key("wrong")) > /dev/null && \(VM.swcrypt) open \(d) kt-tokvol --token-only < /dev/null'")
         XCTAssertEqual(wrong.status, 2, wrong.stderr)
-        XCTAssertTrue(wrong.stderr.contains("opens no keyslot"), wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("no token gave a passphrase that opens a keyslot"), wrong.stderr)
 
         // remove: gone for cryptsetup too; the keyslot stays.
         XCTAssertEqual(try execute([VM.swcrypt, "token", "remove", d, "--token-id", "0"]).status, 0)

@@ -433,7 +433,8 @@ public final class VolumeManager {
         let why: String
         switch e.errno {
         case .noSuchFileOrDirectory?: why = "no token of the volume could unlock it (none of a type with a handler here, or none for an active keyslot)"
-        case .notPermitted?: why = "a token gave a passphrase that opens no keyslot"
+        // (libcryptsetup's luks2-keyring handler says EPERM also when its key is not in the keyring.)
+        case .notPermitted?: why = "no token gave a passphrase that opens a keyslot (for a luks2-keyring token: its key is missing from the keyring, or wrong)"
         case .some(let errno) where errno.rawValue == 55: why = "the token wants a PIN"   // ENOANO
         case .resourceTemporarilyUnavailable?: why = "the token's hardware (TPM2, FIDO2 key, smart card) is not present"
         default: return e

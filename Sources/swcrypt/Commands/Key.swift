@@ -91,13 +91,20 @@ struct KeyKill: ParsableCommand {
 struct KeyList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List the keyslots: PBKDF and its cost, priority, and the tokens that use each.")
+    @OptionGroup var a: HeaderListArguments
+
+    func run() throws { try Output.report(a.report(), json: a.json) }
+}
+
+/// What `key list` and `token list` take, and the one report both print from.
+struct HeaderListArguments: ParsableArguments {
     @Argument(help: "LUKS2 device (or header backup file).") var device: String
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var global: GlobalOptions
 
-    func run() throws {
+    func report() throws -> KeyslotListReport {
         global.apply()
         let (slots, tokens) = try VolumeManager().keyslots(path: device)
-        try Output.report(KeyslotListReport(device: device, keyslots: slots, tokens: tokens), json: json)
+        return KeyslotListReport(device: device, keyslots: slots, tokens: tokens)
     }
 }

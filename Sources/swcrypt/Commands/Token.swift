@@ -12,15 +12,11 @@ struct Token: ParsableCommand {
 
 struct TokenList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the tokens and the keyslots each unlocks.")
-    @Argument(help: "LUKS2 device (or header backup file).") var device: String
-    @Flag(help: "Print JSON.") var json = false
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var a: HeaderListArguments
 
     func run() throws {
-        global.apply()
-        let (slots, tokens) = try VolumeManager().keyslots(path: device)
-        let report = KeyslotListReport(device: device, keyslots: slots, tokens: tokens)
-        if json { try Output.json(report.tokens) } else { Output.lines(report.tokenLines) }
+        let report = try a.report()
+        if a.json { try Output.json(report.tokens) } else { Output.lines(report.tokenLines) }
     }
 }
 
