@@ -46,7 +46,8 @@ final class CommandLineConventionTests: XCTestCase {
         ["map", "crypt"], ["map", "integrity"], ["map", "passthrough"], ["map", "table"], ["unmap"], ["ls"],
         ["testdev", "create"], ["testdev", "remove"], ["testdev", "ls"], ["inline-crypto"],
         ["key", "add"], ["key", "change"], ["key", "remove"], ["key", "kill"], ["key", "list"],
-        ["header", "backup"], ["header", "restore"],
+        ["header", "backup"], ["header", "restore"], ["token", "list"], ["token", "export"], ["token", "import"], ["token", "remove"],
+        ["crypttab"], ["attach"], ["detach"],
     ]
 
     /// cryptsetup's meaning of each short flag swcrypt uses.
