@@ -5,16 +5,10 @@ import XCTest
 /// with cryptsetup 2.8 as the witness: every change swcrypt makes is read back by
 /// cryptsetup (luksDump --dump-json-metadata, open --test-passphrase), and what
 /// cryptsetup writes, swcrypt reads.
-final class KeysIntegrationTests: XCTestCase {
-    var cryptsetup = ""
-    var dir = ""
-    let fastPBKDF = ["--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"]
+final class KeysIntegrationTests: LUKSTestCase {
 
     override func setUpWithError() throws {
-        try VM.require()
-        cryptsetup = try VM.referenceCryptsetup()
-        try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc")
-        dir = try VM.tempDir()
+        try super.setUpWithError()
         for (name, text) in [("p1", "first passphrase"), ("p2", "second passphrase"), ("p3", "third passphrase"), ("wrong", "wrong")] {
             try Data(text.utf8).write(to: URL(fileURLWithPath: "\(dir)/\(name)"))
         }

@@ -88,6 +88,22 @@ struct Result {
     var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
 }
 
+/// What the LUKS2 test classes share: the reference cryptsetup >= 2.8 (the witness),
+/// the modules, a scratch directory, and a PBKDF cheap enough for tests.
+class LUKSTestCase: XCTestCase {
+    var cryptsetup = ""
+    var dir = ""
+    /// argon2id at its minimum cost, no benchmark.
+    let fastPBKDF = ["--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"]
+
+    override func setUpWithError() throws {
+        try VM.require()
+        cryptsetup = try VM.referenceCryptsetup()
+        try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc")
+        dir = try VM.tempDir()
+    }
+}
+
 /// Runs a program (absolute path or found on PATH), stdin from /dev/null unless given.
 @discardableResult
 func execute(_ args: [String], stdin: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Result {

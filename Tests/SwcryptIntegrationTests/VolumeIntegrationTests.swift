@@ -3,18 +3,11 @@ import XCTest
 
 /// LUKS2 volumes: swcrypt format/open/close/status/dump against cryptsetup 2.8
 /// (the reference binary Scripts/setup builds), both ways, inline and dm-integrity.
-final class VolumeIntegrationTests: XCTestCase {
-    var cryptsetup = ""
-    var dir = ""
+final class VolumeIntegrationTests: LUKSTestCase {
     var passfile: String { dir + "/pass" }
-    /// Cheap PBKDF for tests: argon2id at its minimum cost, no benchmark.
-    let fastPBKDF = ["--pbkdf", "argon2id", "--pbkdf-force-iterations", "4", "--pbkdf-memory", "32"]
 
     override func setUpWithError() throws {
-        try VM.require()
-        cryptsetup = try VM.referenceCryptsetup()
-        try VM.loadModules("dm-crypt", "dm-integrity", "aegis128", "gcm", "authenc")
-        dir = try VM.tempDir()
+        try super.setUpWithError()
         try must(["bash", "-c", "printf 'correct horse battery staple' > \(passfile); printf 'wrong' > \(dir)/wrong"])
     }
 
