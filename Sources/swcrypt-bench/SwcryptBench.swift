@@ -7,7 +7,7 @@ import SwcryptBenchKit
 struct SwcryptBench: ParsableCommand {
     static let about = "The benchmark's runner (in the test VM), its report, and crash-test's read-back."
     static let configuration = CommandConfiguration(commandName: "swcrypt-bench", abstract: about,
-                                                    subcommands: [Run.self, Record.self, BenchReport.self, ReadBack.self])
+                                                    subcommands: [Run.self, Record.self, Report.self, ReadBack.self])
 }
 
 extension SwcryptBench {
@@ -54,8 +54,9 @@ extension SwcryptBench {
         }
     }
 
-    struct BenchReport: ParsableCommand {
+    struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Print the report of recorded runs and save it as latest.md and latest.json; exit 1 when anything failed.")
 
         @Option(help: "Where latest.md and latest.json go.") var results: String
