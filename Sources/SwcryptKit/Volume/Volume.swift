@@ -338,13 +338,29 @@ public final class VolumeManager {
     /// something has it open (a format still running).
     func removeStaleInitMapping(_ name: String, device path: String) throws(SwcryptError) {
         let device: LUKSDevice
-        do { device = try LUKSDevice(activeName: name) } catch { return }   // gone meanwhile
+        do { device = try LUKSDevice(activeName: name) } catch {
+            // Killed between the two layers of the dm-integrity layout: only the
+            // layer beneath (NAME_dif) was made. It is swcrypt's by its name and
+            // holds this device (staleInitMappings found it among its holders).
+            try removeOrphanIntegrityLayer(name + StackNaming.integritySuffix, device: path)
+            return
+        }
         if let active = device.activeVolume(name: name), active.busy {
             throw SwcryptError(.busy, device: path, "\(name) is open: a format of this device is still running")
         }
         do { try device.deactivate(name: name) } catch {
             throw SwcryptError(.busy, device: path, "cannot remove the stale initialisation mapping \(name): \(error.errno.description)")
         }
+        Diagnostics.shared.log(.info, "format", "removed \(name), left on \(path) by an interrupted format")
+    }
+
+    func removeOrphanIntegrityLayer(_ name: String, device path: String) throws(SwcryptError) {
+        let mapper = try Mapper.privileged()
+        guard let info = mapper.info(name: name) else { return }   // gone meanwhile
+        if info.openCount > 0 {
+            throw SwcryptError(.busy, device: path, "\(name) is open: a format of this device is still running")
+        }
+        do { try mapper.dm.remove(name: name) } catch { throw SwcryptError(dm: error) }
         Diagnostics.shared.log(.info, "format", "removed \(name), left on \(path) by an interrupted format")
     }
 
