@@ -339,10 +339,13 @@ public final class VolumeManager {
     func removeStaleInitMapping(_ name: String, device path: String) throws(SwcryptError) {
         let device: LUKSDevice
         do { device = try LUKSDevice(activeName: name) } catch {
-            // Killed between the two layers of the dm-integrity layout: only the
-            // layer beneath (NAME_dif) was made. It is swcrypt's by its name and
-            // holds this device (staleInitMappings found it among its holders).
-            try removeOrphanIntegrityLayer(name + StackNaming.integritySuffix, device: path)
+            // Killed while libcryptsetup built the init mapping: the layer beneath
+            // (NAME_dif) exists, and NAME is missing or has no table yet. Both are
+            // swcrypt's by their names; NAME_dif holds this device (staleInitMappings
+            // found it among its holders). The top goes first, then the layer.
+            for layer in [name, name + StackNaming.integritySuffix] {
+                try removeOrphanLayer(layer, device: path)
+            }
             return
         }
         if let active = device.activeVolume(name: name), active.busy {
@@ -354,7 +357,7 @@ public final class VolumeManager {
         Diagnostics.shared.log(.info, "format", "removed \(name), left on \(path) by an interrupted format")
     }
 
-    func removeOrphanIntegrityLayer(_ name: String, device path: String) throws(SwcryptError) {
+    func removeOrphanLayer(_ name: String, device path: String) throws(SwcryptError) {
         let mapper = try Mapper.privileged()
         guard let info = mapper.info(name: name) else { return }   // gone meanwhile
         if info.openCount > 0 {
