@@ -39,14 +39,18 @@ final class VolumeIntegrationTests: LUKSTestCase {
 
     /// format acts only on the device that was confirmed (issue 13.7): the path is
     /// a symlink switched to another disk while format waits for its passphrase
-    /// (a FIFO); nothing is written to either.
+    /// (a FIFO); nothing is written to either. The switch happens once format has
+    /// the FIFO open (seen in /proc/PID/fd), not after a fixed sleep: under TCG a
+    /// cold start took longer than 2 s and format resolved the switched link.
     func testFormatActsOnlyOnTheConfirmedDevice() throws {
         let a = try NullBlk.create("vt-ida", sizeMB: 32), b = try NullBlk.create("vt-idb", sizeMB: 32)
         defer { a.remove(); b.remove() }
         let r = try sh("""
-            ln -s \(a.path) \(dir)/disk; mkfifo \(dir)/fifo
-            \(VM.swcrypt) format \(dir)/disk --batch-mode --no-wipe --key-file \(dir)/fifo \(fastPBKDF.joined(separator: " ")) 2>\(dir)/err & p=$!
-            sleep 2; ln -sfn \(b.path) \(dir)/disk; cat \(passfile) > \(dir)/fifo
+            ln -s \(a.path) \(dir)/disk; mkfifo \(dir)/fifo; exec 3<>\(dir)/fifo
+            \(VM.swcrypt) format \(dir)/disk --batch-mode --no-wipe --key-file \(dir)/fifo \(fastPBKDF.joined(separator: " ")) 2>\(dir)/err 3>&- & p=$!
+            for i in $(seq 1200); do ls -l /proc/$p/fd 2>/dev/null | grep -q '\(dir)/fifo' && break; sleep 0.1; done
+            ls -l /proc/$p/fd 2>/dev/null | grep -q '\(dir)/fifo' || echo "format never opened the FIFO"
+            ln -sfn \(b.path) \(dir)/disk; cat \(passfile) >&3; exec 3>&-
             wait $p; echo "status=$?"
             """)
         let err = (try? String(contentsOfFile: "\(dir)/err", encoding: .utf8)) ?? ""
