@@ -129,7 +129,8 @@ final class InterruptIntegrationTests: XCTestCase {
         try "trap '' INT\n\(VM.swcrypt) open \(nb.path) ir-echo\necho rc=$?\nstty -a\n"
             .write(toFile: "\(dir)/prompt.sh", atomically: true, encoding: .utf8)
         let r = try sh("""
-            (sleep 4; printf '\\003'; sleep 3) | timeout 60 script -qefc 'bash \(dir)/prompt.sh' /dev/null
+            \(shWaitUntilReading)
+            (wait_until_reading open; printf '\\003'; sleep 3) | timeout 60 script -qefc 'bash \(dir)/prompt.sh' /dev/null
             """)
         XCTAssertTrue(r.stdout.contains("Enter passphrase"), r.stdout)
         XCTAssertTrue(r.stdout.contains("rc=130"), "swcrypt did not end on Ctrl-C: \(r.stdout)")

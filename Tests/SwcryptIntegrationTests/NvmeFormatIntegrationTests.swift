@@ -22,7 +22,8 @@ final class NvmeFormatIntegrationTests: XCTestCase {
         try must(["ln", "-s", confirmed.path, link])
         let otherFormat = try other.nvmeCLIInUse(), otherSum = try other.checksum()
         let r = try sh("""
-            (sleep 3; ln -sfn \(other.path) \(link); sleep 1; echo \(confirmed.name)) |
+            \(shWaitUntilReading)
+            (wait_until_reading nvme-format; ln -sfn \(other.path) \(link); echo \(confirmed.name)) |
                 script -qefc '\(VM.swcrypt) nvme-format \(link) --lbaf 7' /dev/null; echo "status=$?"
             """)
         XCTAssertTrue(r.stdout.contains("status=0"), r.stdout + r.stderr)

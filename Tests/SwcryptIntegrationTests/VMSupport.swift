@@ -138,6 +138,24 @@ func sh(_ command: String) throws -> Result {
     try execute(["bash", "-c", command])
 }
 
+/// A shell function for `sh` scripts: `wait_until_reading ARGS...` waits (up to
+/// 120 s) until a process whose command line starts with `swcrypt ARGS` sits in
+/// read(2) (syscall 0 on x86_64: at a prompt, or on a FIFO), so a test acts once
+/// swcrypt has got that far rather than after a guessed sleep, which a cold start
+/// under TCG can outlast.
+let shWaitUntilReading = """
+    wait_until_reading() {
+        local pattern="^\(VM.swcrypt) $*"
+        for i in $(seq 1200); do
+            for p in $(pgrep -f -- "$pattern"); do
+                [ "$(cut -d' ' -f1 /proc/$p/syscall 2>/dev/null)" = 0 ] && return 0
+            done
+            sleep 0.1
+        done
+        echo "swcrypt $* never reached a read" >&2; return 1
+    }
+    """
+
 /// Runs and fails the test on a non-zero status.
 @discardableResult
 func must(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
