@@ -1,3 +1,4 @@
+import SwcryptCore
 import SwcryptReports
 import Foundation
 

@@ -77,3 +77,31 @@ public struct DumpReport: Encodable {
 extension DumpReport: Report {
     public var lines: [String] { summary.lines }
 }
+
+/// `clevis list`: one line per binding, as `clevis luks list` prints it.
+public struct ClevisListReport: Encodable {
+    public struct Binding: Encodable {
+        public var keyslot: Int
+        public var token: Int
+        /// `tang '{"url":"http://tang.example"}'`
+        public var pin: String
+
+        public init(keyslot: Int, token: Int, pin: String) {
+            self.keyslot = keyslot
+            self.token = token
+            self.pin = pin
+        }
+    }
+
+    public var device: String
+    public var bindings: [Binding]
+
+    public init(device: String, bindings: [Binding]) {
+        self.device = device
+        self.bindings = bindings
+    }
+}
+
+extension ClevisListReport: Report {
+    public var lines: [String] { bindings.map { "\($0.keyslot): \($0.pin)" } }
+}

@@ -1,3 +1,4 @@
+import SwcryptCore
 import XCTest
 @testable import SwcryptCore
 @testable import SwcryptSystem

@@ -34,14 +34,15 @@ public struct SwcryptTab: Equatable, Sendable {
         public var noAuto = false
         /// `_netdev`: needs the network (remote-cryptsetup.target).
         public var network = false
-        /// Unlock through the volume's clevis token first.
+        /// Unlock through the volume's clevis tokens only (tang, TPM2), then ask.
         public var clevis = false
         public var tries: Int?
         public var keyfileSize: Int?
         public var keyfileOffset: UInt64?
         public var keySlot: Int?
-        /// `token-timeout=`, as given (seconds, or with a unit).
-        public var tokenTimeout: String?
+        /// `token-timeout=` in seconds (given as seconds, or with systemd's units
+        /// ms, s, min, h: "30", "30s", "1min").
+        public var tokenTimeout: Double?
         /// `x-systemd.device-timeout=`, as given.
         public var deviceTimeout: String?
 
@@ -56,6 +57,20 @@ public struct SwcryptTab: Equatable, Sendable {
         "_netdev": \.network, "clevis": \.clevis,
     ]
     static let accepted: Set<String> = ["luks", "auto", "fail"]
+
+    /// A systemd time span as crypttab options write it: a number of seconds, or a
+    /// number with one of the units ms, s/sec, m/min, h (systemd.time(7)).
+    static func timeSpan(_ text: String) -> Double? {
+        let digits = text.prefix { $0.isNumber || $0 == "." }
+        guard let n = Double(digits) else { return nil }
+        switch text.dropFirst(digits.count) {
+        case "", "s", "sec", "second", "seconds": return n
+        case "ms", "msec": return n / 1000
+        case "m", "min", "minute", "minutes": return n * 60
+        case "h", "hr", "hour", "hours": return n * 3600
+        default: return nil
+        }
+    }
 
     public init(parsing text: String, file: String = "/etc/swcrypttab") {
         entries = []
@@ -115,7 +130,8 @@ public struct SwcryptTab: Equatable, Sendable {
             guard let n = number(Int.self, atLeast: 0) else { return "bad value in '\(word)' ignored" }
             o.keySlot = n
         case "token-timeout":
-            o.tokenTimeout = value
+            guard let seconds = Self.timeSpan(value), seconds > 0 else { return "bad value in '\(word)' ignored" }
+            o.tokenTimeout = seconds
         case "x-systemd.device-timeout":
             o.deviceTimeout = value
         default:

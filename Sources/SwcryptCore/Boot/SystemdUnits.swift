@@ -85,7 +85,7 @@ public enum SystemdUnits {
         if let v = o.keyfileSize { words.append("keyfile-size=\(v)") }
         if let v = o.keyfileOffset { words.append("keyfile-offset=\(v)") }
         if let v = o.keySlot { words.append("key-slot=\(v)") }
-        if let v = o.tokenTimeout { words.append("token-timeout=\(v)") }
+        if let v = o.tokenTimeout { words.append("token-timeout=\(v == v.rounded() ? String(Int(v)) : String(v))") }
         return words.isEmpty ? "-" : words.joined(separator: ",")
     }
 

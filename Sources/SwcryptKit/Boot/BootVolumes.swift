@@ -49,10 +49,7 @@ public struct BootVolumes: Sendable {
         guard let e = tab.entries.first else {
             throw SwcryptError(.failure, device: name, tab.warnings.first ?? "cannot read the line '\(line)'")
         }
-        var warnings = tab.warnings
-        if e.options.clevis || e.options.tokenTimeout != nil {
-            warnings.append("\(name): clevis and token unlock are not in this swcrypt yet (issue 15, part 3); asking for the passphrase instead")
-        }
+        let warnings = tab.warnings
         let passphrase: PassphraseSource = e.keyFile.map {
             .file($0, KeyFileRange(offset: e.options.keyfileOffset ?? 0, size: e.options.keyfileSize))
         } ?? .askPassword(id: "swcrypt:\(e.name)", prompt: "Please enter passphrase for disk \(e.name) (\(e.source)):")
@@ -61,6 +58,9 @@ public struct BootVolumes: Sendable {
         r.slot = e.options.keySlot
         // crypttab's tries=0 means "ask until it works"; swcrypt caps that at a large number.
         r.tries = e.options.tries.map { $0 == 0 ? 1000 : $0 } ?? 3
+        // Tokens first as open does; `clevis` keeps to the clevis tokens (tang, TPM2).
+        if e.options.clevis { r.tokenType = ClevisToken.type }
+        if let t = e.options.tokenTimeout { r.tokenTimeout = t }
         let (_, openWarnings) = try VolumeManager().open(r)
         return warnings + openWarnings
     }

@@ -97,44 +97,16 @@ public enum PassphraseSource: Sendable, Equatable {
     /// Runs systemd-ask-password and reads the passphrase from its stdout (a pipe,
     /// straight into the secret's pages). Its exit status says whether it answered.
     private static func askPassword(id: String, prompt: String, device: String) throws(SwcryptError) -> SecretBytes {
-        let candidates: [String] = ["/usr/bin/systemd-ask-password", "/bin/systemd-ask-password"]
-        let program = candidates.first { access($0, X_OK) == 0 }
-        guard let program else {
+        guard let program = SecretPipe.find(["/usr/bin/systemd-ask-password", "/bin/systemd-ask-password"]) else {
             throw SwcryptError(.failure, device: device, "no systemd-ask-password to ask for the passphrase with; give a key file")
         }
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else {
-            throw SwcryptError(.failure, device: device, "cannot ask for the passphrase", errno: Errno(rawValue: errno))
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], STDOUT_FILENO)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
-        let args = [program, "--id=\(id)", "--timeout=0", "--accept-cached", prompt]
-        let argv = args.map { strdup($0) }
-        defer { argv.forEach { free($0) } }
-        var pid = pid_t()
-        let rc = posix_spawn(&pid, program, &actions, nil, argv + [nil], environ)
-        close(pipeFDs[1])
-        defer { close(pipeFDs[0]) }
-        guard rc == 0 else {
-            throw SwcryptError(.failure, device: device, "cannot run \(program)", errno: Errno(rawValue: rc))
-        }
-        let secret = SecretBytes(capacity: 256)
-        while true {
-            let n = secret.read(from: pipeFDs[0], limit: 4096)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else {
-            secret.wipe()
+        let asked = try SecretPipe(program: program, arguments: ["--id=\(id)", "--timeout=0", "--accept-cached", prompt])
+            .run(device: device)
+        guard asked.status == 0 else {
             throw SwcryptError(.failure, device: device, "no passphrase: systemd-ask-password gave none (cancelled or timed out)")
         }
         // One line: the trailing newline is not part of the passphrase.
+        let secret = asked.output
         secret.dropTrailingNewline()
         guard secret.count > 0 else { throw SwcryptError(.failure, device: device, "an empty passphrase is refused") }
         return secret
@@ -233,6 +205,9 @@ public struct OpenRequest: Sendable {
     /// Restrict token unlock to this token (--token-id) or type (--token-type).
     public var tokenID: Int?
     public var tokenType: String?
+    /// Seconds a token may take (a clevis token's `clevis decrypt`, which asks a tang
+    /// server or the TPM2); systemd-cryptsetup's token-timeout=, 30 s by default.
+    public var tokenTimeout: Double = 30
 
     public enum TokenUse: Sendable {
         case auto, only, never

@@ -423,18 +423,48 @@ public final class VolumeManager {
             }
         }
         // Tokens first, as cryptsetup: a token that opens the volume needs no passphrase.
+        // libcryptsetup's handlers (luks2-keyring, the system's plugins) go first, then
+        // clevis tokens, for which libcryptsetup has no handler: `clevis decrypt`.
         if r.tokens != .never && (!device.tokens.isEmpty || r.tokens == .only) {
-            do {
-                try locked { () throws(LUKSError) in
-                    _ = try device.activateByToken(name: name, id: r.tokenID, type: r.tokenType, readOnly: r.readOnly,
-                                                   performance: r.performance, allowDiscards: r.allowDiscards)
+            var failures = [SwcryptError]()
+            if r.tokenType != ClevisToken.type {
+                do {
+                    try locked { () throws(LUKSError) in
+                        _ = try device.activateByToken(name: name, id: r.tokenID, type: r.tokenType, readOnly: r.readOnly,
+                                                       performance: r.performance, allowDiscards: r.allowDiscards)
+                    }
+                    return (info, warnings)
+                } catch where error.code == .busy {
+                    throw Self.tokenFailure(error, path: path)
+                } catch {
+                    failures.append(Self.tokenFailure(error, path: path))
                 }
-                return (info, warnings)
-            } catch where r.tokens == .only || error.code == .busy {
-                throw Self.tokenFailure(error, path: path)
-            } catch {
-                warnings.append("no token opened the volume (\(Self.tokenFailure(error, path: path).message)); using the passphrase")
             }
+            if r.tokenType == nil || r.tokenType == ClevisToken.type {
+                let clevis = try clevisTokens(device, path: path).filter { r.tokenID == nil || r.tokenID == $0.id }
+                if !clevis.isEmpty { failures.removeAll() }   // "no handler" for them said nothing
+                for (id, token) in clevis {
+                    do {
+                        let secret = try clevisDecrypt(token, id: id, timeout: r.tokenTimeout, path: path)
+                        defer { secret.wipe() }
+                        try locked { () throws(LUKSError) in
+                            try device.activate(name: name, passphrase: secret, slot: token.keyslot, readOnly: r.readOnly,
+                                                performance: r.performance, allowDiscards: r.allowDiscards)
+                        }
+                        return (info, warnings)
+                    } catch where error.code == .busy {
+                        throw error
+                    } catch {
+                        failures.append(error)
+                    }
+                }
+            }
+            let why = failures.isEmpty ? "no token of the volume could unlock it" : failures.map(\.message).joined(separator: "; ")
+            if r.tokens == .only {
+                if failures.count == 1 { throw failures[0] }
+                throw SwcryptError(.permission, device: path, why, operation: "open through a token")
+            }
+            warnings.append("no token opened the volume (\(why)); using the passphrase")
         }
         // The passphrase is read outside the lock: no other open waits behind a prompt.
         try r.passphrase.withTries(r.tries, device: path) { (secret) throws(SwcryptError) in

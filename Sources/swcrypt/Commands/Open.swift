@@ -20,7 +20,9 @@ struct Open: ParsableCommand {
     @Flag(help: "Open through a token only; never ask for a passphrase.") var tokenOnly = false
     @Flag(help: "Do not try tokens; ask for the passphrase.") var disableTokens = false
     @Option(help: "Try only this token.") var tokenId: Int?
-    @Option(help: "Try only tokens of this type (systemd-tpm2, luks2-keyring, ...).") var tokenType: String?
+    @Option(help: "Try only tokens of this type (systemd-tpm2, luks2-keyring, clevis, ...).") var tokenType: String?
+    @Option(help: "Seconds a clevis token may take to answer (tang, TPM2), as crypttab's token-timeout= (default 30).")
+    var tokenTimeout: Double = 30
     @OptionGroup var perf: PerfOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var global: GlobalOptions
@@ -28,6 +30,7 @@ struct Open: ParsableCommand {
     func validate() throws {
         if name == nil && !testPassphrase { throw ValidationError("give the mapping NAME (or --test-passphrase)") }
         if tries < 1 { throw ValidationError("--tries must be at least 1") }
+        if tokenTimeout <= 0 { throw ValidationError("--token-timeout must be more than 0 seconds") }
         if tokenOnly && disableTokens { throw ValidationError("--token-only and --disable-tokens contradict each other") }
     }
 
@@ -42,6 +45,7 @@ struct Open: ParsableCommand {
         r.tokens = tokenOnly ? .only : disableTokens ? .never : .auto
         r.tokenID = tokenId
         r.tokenType = tokenType
+        r.tokenTimeout = tokenTimeout
         let (_, warnings) = try VolumeManager().open(r)
         for w in warnings { Output.note(testPassphrase ? w : "warning: \(w)") }
     }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A JSON document that keeps what Foundation's JSONSerialization loses: the order
 /// of an object's keys and whether a number was written as an integer (`1`) or as a
 /// float (`1.0`). The bench's run records pass through the report unchanged, and
@@ -170,8 +168,8 @@ extension JSONValue {
         self = try parser.document()
     }
 
-    public init(parsing data: Data) throws {
-        var parser = Parser(bytes: Array(data))
+    public init(parsing bytes: [UInt8]) throws {
+        var parser = Parser(bytes: bytes)
         self = try parser.document()
     }
 
