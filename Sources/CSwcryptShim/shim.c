@@ -6,6 +6,11 @@
 #include <sys/socket.h>
 #include <linux/fs.h>
 #include <linux/fscrypt.h>
+#include <linux/fiemap.h>
+#include <linux/ioprio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 unsigned long swcrypt_shim_BLKGETSIZE64(void) { return BLKGETSIZE64; }
 unsigned long swcrypt_shim_BLKSSZGET(void) { return BLKSSZGET; }
@@ -19,6 +24,39 @@ unsigned long swcrypt_shim_FS_IOC_ADD_ENCRYPTION_KEY(void) { return FS_IOC_ADD_E
 unsigned long swcrypt_shim_FS_IOC_REMOVE_ENCRYPTION_KEY(void) { return FS_IOC_REMOVE_ENCRYPTION_KEY; }
 
 int swcrypt_shim_O_DIRECT(void) { return O_DIRECT; }
+
+int swcrypt_shim_fiemap(int fd, unsigned long long start, unsigned long long *logical,
+                        unsigned long long *physical, unsigned long long *length,
+                        unsigned int *flags, int max) {
+    size_t size = sizeof(struct fiemap) + (size_t)max * sizeof(struct fiemap_extent);
+    struct fiemap *map = calloc(1, size);
+    if (!map) return -1;
+    map->fm_start = start;
+    map->fm_length = FIEMAP_MAX_OFFSET - start;
+    map->fm_flags = FIEMAP_FLAG_SYNC;
+    map->fm_extent_count = (unsigned int)max;
+    if (ioctl(fd, FS_IOC_FIEMAP, map) < 0) { free(map); return -1; }
+    int n = (int)map->fm_mapped_extents;
+    for (int i = 0; i < n; i++) {
+        logical[i] = map->fm_extents[i].fe_logical;
+        physical[i] = map->fm_extents[i].fe_physical;
+        length[i] = map->fm_extents[i].fe_length;
+        flags[i] = (map->fm_extents[i].fe_flags & FIEMAP_EXTENT_LAST) ? 1u : 0u;
+        if (map->fm_extents[i].fe_flags & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC | FIEMAP_EXTENT_DATA_INLINE))
+            flags[i] |= 2u;   /* no usable physical position */
+    }
+    free(map);
+    return n;
+}
+
+unsigned long swcrypt_shim_FIFREEZE(void) { return FIFREEZE; }
+unsigned long swcrypt_shim_FITHAW(void) { return FITHAW; }
+
+int swcrypt_shim_syncfs(int fd) { return syncfs(fd); }
+
+int swcrypt_shim_ioprio_idle(void) {
+    return (int)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
+}
 
 size_t swcrypt_shim_CMSG_SPACE(size_t length) { return CMSG_SPACE(length); }
 size_t swcrypt_shim_CMSG_LEN(size_t length) { return CMSG_LEN(length); }

@@ -88,6 +88,13 @@ struct Result {
     var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
 }
 
+/// A test that cannot start because the bed lacks something set-up should have
+/// put there: it fails (with the reason), never skips.
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// What the LUKS2 test classes share: the reference cryptsetup >= 2.8 (the witness),
 /// the modules, a scratch directory, and a PBKDF cheap enough for tests.
 class LUKSTestCase: XCTestCase {

@@ -19,6 +19,20 @@ unsigned long swcrypt_shim_FS_IOC_REMOVE_ENCRYPTION_KEY(void);
 /* O_DIRECT is only visible to C with _GNU_SOURCE, which Swift's Glibc module does not set. */
 int swcrypt_shim_O_DIRECT(void);
 
+/* FIEMAP (linux/fiemap.h) of fd from byte `start`, flushing delayed allocation
+ * first: up to `max` extents into the arrays. Returns the extent count (0: no
+ * more) or -1 with errno set. FIEMAP_EXTENT_LAST is bit 0 of flags. */
+int swcrypt_shim_fiemap(int fd, unsigned long long start, unsigned long long *logical,
+                        unsigned long long *physical, unsigned long long *length,
+                        unsigned int *flags, int max);
+unsigned long swcrypt_shim_FIFREEZE(void);
+unsigned long swcrypt_shim_FITHAW(void);
+/* ioprio_set(2): this process in the idle I/O class (it gets the disk only when
+ * nothing else wants it). 0 or -1 with errno. */
+int swcrypt_shim_ioprio_idle(void);
+/* syncfs(2) (a GNU extension the Swift Glibc module does not show). */
+int swcrypt_shim_syncfs(int fd);
+
 /*
  * Loop devices (swcrypt testdev): the LOOP_* request numbers in <linux/loop.h>
  * are plain integer macros Swift imports by itself; the header is included for

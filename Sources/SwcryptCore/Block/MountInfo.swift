@@ -4,6 +4,8 @@ public struct MountEntry: Equatable, Sendable {
     public var minor: Int
     public var mountPoint: String
     public var source: String
+    /// The filesystem type ("ext4", "xfs").
+    public var fsType = ""
 
     /// Parses mountinfo text (proc(5)): `id parent major:minor root mountpoint opts ... - fstype source superopts`.
     public static func parse(_ text: String) -> [MountEntry] {
@@ -12,12 +14,14 @@ public struct MountEntry: Equatable, Sendable {
             guard fields.count >= 5 else { return nil }
             let mm = fields[2].split(separator: ":")
             guard mm.count == 2, let major = Int(mm[0]), let minor = Int(mm[1]) else { return nil }
-            var source = ""
+            var source = "", type = ""
             if let dash = fields.firstIndex(of: "-"), dash + 2 < fields.count {
+                type = String(fields[dash + 1])
                 source = unescapeOctal(String(fields[dash + 2]))
             }
-            return MountEntry(major: major, minor: minor, mountPoint: unescapeOctal(String(fields[4])),
-                              source: source)
+            var entry = MountEntry(major: major, minor: minor, mountPoint: unescapeOctal(String(fields[4])), source: source)
+            entry.fsType = type
+            return entry
         }
     }
 }

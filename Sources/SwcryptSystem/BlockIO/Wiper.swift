@@ -251,16 +251,8 @@ extension Wiper {
         let pass = Pass(size: size, chunkBytes: chunkBytes)
         pass.reporting(.verify, progress) {
             pass.run(.fixed(inFlight), device: path, fill: nil) { (buffer, offset, length) throws(SwcryptError) in
-                if pread(fd, buffer, length, off_t(offset)) == length { return }
-                // Find the failing blocks inside this piece.
-                var b = 0
-                while b < length {
-                    if pread(fd, buffer, blockBytes, off_t(offset) + off_t(b)) != blockBytes {
-                        let at = offset + UInt64(b)
-                        bad.withLock { $0.append(at) }
-                    }
-                    b += blockBytes
-                }
+                let failing = BlockReader.failingBlocks(fd: fd, buffer: buffer, offset: offset, length: length, blockBytes: blockBytes)
+                if !failing.isEmpty { bad.withLock { $0.append(contentsOf: failing.map(\.offset)) } }
             }
         }
         if let error = pass.failure.withLock({ $0 }) { throw error }

@@ -139,6 +139,11 @@ public struct Sysfs: Sendable {
         return text.split(separator: "\n").contains { $0.split(separator: " ").last.map(String.init) == name }
     }
 
+    /// Where the device itself is mounted (every mount of it, in this mount namespace).
+    public func mountEntries(major: Int, minor: Int) -> [MountEntry] {
+        MountEntry.parse(Files.readText("\(procRoot)/self/mountinfo") ?? "").filter { $0.major == major && $0.minor == minor }
+    }
+
     /// Mount points of the device or any of its partitions, and swap use.
     public func mounts(of device: BlockDevice) -> [String] {
         var numbers = [(device.major, device.minor)]
