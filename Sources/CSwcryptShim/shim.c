@@ -52,8 +52,6 @@ int swcrypt_shim_fiemap(int fd, unsigned long long start, unsigned long long *lo
 unsigned long swcrypt_shim_FIFREEZE(void) { return FIFREEZE; }
 unsigned long swcrypt_shim_FITHAW(void) { return FITHAW; }
 
-int swcrypt_shim_syncfs(int fd) { return syncfs(fd); }
-
 int swcrypt_shim_ioprio_idle(void) {
     return (int)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
 }

@@ -9,7 +9,8 @@ public enum ProgressOutput {
         let pct = p.total > 0 ? 100 * Double(p.done) / Double(p.total) : 0
         let rate = p.bytesPerSecond / 1_048_576
         let eta = p.bytesPerSecond > 0 ? Int(Double(p.total - p.done) / p.bytesPerSecond) : 0
-        return String(format: "\rinitialising tags: %5.1f%%  %7.1f MiB/s  ETA %d:%02d ", pct, rate, eta / 60, eta % 60)
+        let label = p.phase == .scrub ? "scrubbing" : "initialising tags"
+        return "\r\(label): " + String(format: "%5.1f%%  %7.1f MiB/s  ETA %d:%02d ", pct, rate, eta / 60, eta % 60)
     }
 
     /// One JSON object and a newline (device, device_bytes, device_size, speed, eta_ms, time_ms, phase).

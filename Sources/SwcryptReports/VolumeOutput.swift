@@ -42,12 +42,11 @@ public struct VolumeReport: Encodable {
         cipher = "\(i.cipher)-\(i.cipherMode)"
         integrity = i.integrity
         tagBytes = i.tagBytes
-        switch i.layout {
-        case .inlineHardware: tags = "inline-hw"
-        case .dmIntegrity(let journal):
-            let j = active.map { !$0.noJournal } ?? journal
-            tags = "dm-integrity-" + (j ? "journal" : "no-journal")
-        case .none: tags = "none"
+        // An open dm-integrity volume: the mapping's journal setting, not the header's.
+        if case .dmIntegrity(let journal) = i.layout {
+            tags = IntegrityLayout.dmIntegrity(journal: active.map { !$0.noJournal } ?? journal).tagsName
+        } else {
+            tags = i.layout.tagsName
         }
         sectorSize = i.sectorSize
         keyBits = i.keyBytes * 8

@@ -30,8 +30,6 @@ unsigned long swcrypt_shim_FITHAW(void);
 /* ioprio_set(2): this process in the idle I/O class (it gets the disk only when
  * nothing else wants it). 0 or -1 with errno. */
 int swcrypt_shim_ioprio_idle(void);
-/* syncfs(2) (a GNU extension the Swift Glibc module does not show). */
-int swcrypt_shim_syncfs(int fd);
 
 /*
  * Loop devices (swcrypt testdev): the LOOP_* request numbers in <linux/loop.h>

@@ -13,6 +13,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case wrongDevice = 4
     /// Device already exists or is busy (mounted, held by another mapping).
     case busy = 5
+    /// swcrypt's own, beyond cryptsetup's table: `scrub` read the whole volume and
+    /// found blocks that fail to read (not an error of swcrypt's: a finding).
+    case damaged = 6
 
     /// The one mapping from a failed system call's errno to an exit code.
     public init(errno: Errno) {
@@ -34,6 +37,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         case .memory: return "out of memory"
         case .wrongDevice: return "wrong device (missing, wrong type, or unusable format)"
         case .busy: return "device exists already or is busy"
+        case .damaged: return "scrub found damaged blocks"
         }
     }
 }

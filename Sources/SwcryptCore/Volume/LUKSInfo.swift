@@ -8,6 +8,16 @@ public enum IntegrityLayout: Sendable, Equatable {
     case dmIntegrity(journal: Bool)
     /// No integrity at all.
     case none
+
+    /// As status, dump and scrub print it: inline-hw, dm-integrity-journal,
+    /// dm-integrity-no-journal, none.
+    public var tagsName: String {
+        switch self {
+        case .inlineHardware: return "inline-hw"
+        case .dmIntegrity(let journal): return "dm-integrity-" + (journal ? "journal" : "no-journal")
+        case .none: return "none"
+        }
+    }
 }
 
 /// What a LUKS2 header (and, when active, the mapping) says.
@@ -53,8 +63,8 @@ public struct ActiveVolume: Sendable, Equatable {
 
 /// How far an initialisation wipe has come.
 public struct WipeProgress: Sendable {
-    /// Which pass: initialising the tags, or reading every sector back.
-    public enum Phase: String, Sendable { case wipe, verify }
+    /// Which pass: initialising the tags, reading every sector back, or a scrub.
+    public enum Phase: String, Sendable { case wipe, verify, scrub }
 
     public init(done: UInt64, total: UInt64, seconds: Double, phase: Phase = .wipe) {
         self.done = done; self.total = total; self.seconds = seconds; self.phase = phase

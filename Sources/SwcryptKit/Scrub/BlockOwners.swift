@@ -30,7 +30,7 @@ struct BlockOwners {
         guard !unowned.isEmpty else { return result }
         switch mount.fsType {
         case "ext2", "ext3", "ext4":
-            let inUse = Self.ext4BlocksInUse(volumePath, offsets: unowned, mountPoint: mount.mountPoint)
+            let inUse = Self.ext4BlocksInUse(volumePath, offsets: unowned, fsBlockBytes: Self.blockSize(of: mount.mountPoint))
             for o in unowned {
                 switch inUse[o] {
                 case true?: result[o] = .metadata
@@ -44,6 +44,12 @@ struct BlockOwners {
             for o in unowned { result[o] = .unknown("in no file: free space or \(mount.fsType) metadata (swcrypt tells them apart on ext4 only)") }
         }
         return result
+    }
+
+    /// The filesystem's block size (statvfs), 4096 when it cannot be read.
+    static func blockSize(of mountPoint: String) -> UInt64 {
+        var s = statvfs()
+        return statvfs(mountPoint, &s) == 0 && s.f_bsize > 0 ? UInt64(s.f_bsize) : 4096
     }
 
     /// Every regular file and directory under `root` on the same filesystem: each
@@ -109,17 +115,12 @@ struct BlockOwners {
     }
 
     /// ext4's own answer for blocks in no file: marked in use (metadata) or not
-    /// (free), from `debugfs -R "testb BLOCK"` (read-only). The journal is flushed
-    /// first (syncfs), so that the bitmaps on the device are the current ones.
-    static func ext4BlocksInUse(_ volume: String, offsets: [UInt64], mountPoint: String?) -> [UInt64: Bool] {
+    /// (free), from `debugfs -R "testb BLOCK"` (read-only; it reads the bitmaps
+    /// through the block device's page cache, where a mounted ext4 keeps them). A
+    /// volume block is judged by the filesystem block it starts with.
+    static func ext4BlocksInUse(_ volume: String, offsets: [UInt64], fsBlockBytes: UInt64) -> [UInt64: Bool] {
         guard let debugfs = SecretPipe.find(["/usr/sbin/debugfs", "/sbin/debugfs"]) else { return [:] }
-        var fsBlock: UInt64 = 4096
-        if let mountPoint {
-            var s = statvfs()
-            if statvfs(mountPoint, &s) == 0 { fsBlock = UInt64(s.f_bsize) }
-            let fd = open(mountPoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd >= 0 { _ = swcrypt_shim_syncfs(fd); close(fd) }
-        }
+        let fsBlock = max(fsBlockBytes, 512)
         var answers = [UInt64: Bool]()
         for chunk in stride(from: 0, to: offsets.count, by: 64) {
             let part = offsets[chunk..<min(chunk + 64, offsets.count)]

@@ -91,7 +91,7 @@ public final class Scrubber {
                 let due = Double(state.position - resumedAt) / rate
                 if due > elapsed { usleep(UInt32(min(due - elapsed, 10) * 1_000_000)) }
             }
-            progress?(WipeProgress(done: state.position, total: reader.size, seconds: state.seconds, phase: .verify))
+            progress?(WipeProgress(done: state.position, total: reader.size, seconds: state.seconds, phase: .scrub))
             if Self.now() - lastSave >= 5 {
                 try? Files.write(checkpointPath, state.json)
                 lastSave = Self.now()
@@ -151,7 +151,8 @@ public final class Scrubber {
                 close(frozen)
             }
         }
-        let stillFree = BlockOwners.ext4BlocksInUse(volumePath, offsets: candidates, mountPoint: nil)
+        let fsBlock = mount.map { BlockOwners.blockSize(of: $0.mountPoint) } ?? 4096
+        let stillFree = BlockOwners.ext4BlocksInUse(volumePath, offsets: candidates, fsBlockBytes: fsBlock)
         var done = Set<UInt64>()
         for offset in candidates where stillFree[offset] == false {
             if try BlockReader.rewriteWithZeros(volumePath, offset: offset, blockBytes: blockBytes) == nil {
