@@ -60,6 +60,13 @@ public enum SystemdUnits {
         var files = [File(path: unit, content: .text(u.joined(separator: "\n") + "\n"))]
         if !e.options.noAuto {
             files.append(File(path: "\(target).\(e.options.noFail ? "wants" : "requires")/\(unit)", content: .symlink("../\(unit)")))
+            // Debian 12 ships remote-cryptsetup.target disabled (nothing pulls it in,
+            // and a _netdev volume would never open); the line asks for it, so the
+            // generator pulls it in from multi-user.target.
+            if e.options.network {
+                files.append(File(path: "multi-user.target.wants/remote-cryptsetup.target",
+                                  content: .symlink("/usr/lib/systemd/system/remote-cryptsetup.target")))
+            }
         }
         // A mount of /dev/mapper/NAME pulls the service in, and the mapped device's
         // job waits as long as the passphrase takes (as systemd-cryptsetup-generator does).
