@@ -73,11 +73,13 @@ public struct ClevisToken: Equatable, Sendable {
         case "tang":
             if case .string(let url)? = h["clevis"]?["tang"]?["url"] { return "tang '{\"url\":\"\(url)\"}'" }
         case "tpm2":
-            var config = [(String, JSONValue)]()
+            // As clevis prints it: {"hash":"sha256","key":"ecc"} (no spaces, unlike
+            // JSONValue's Python-style text).
+            var config = [String]()
             for key in ["hash", "key", "pcr_bank", "pcr_ids"] {
-                if let v = h["clevis"]?["tpm2"]?[key] { config.append((key, v)) }
+                if let v = h["clevis"]?["tpm2"]?[key] { config.append("\"\(key)\":\(v.compactText)") }
             }
-            return "tpm2 '\(JSONValue.object(config).compactText)'"
+            return "tpm2 '{\(config.joined(separator: ","))}'"
         default:
             break
         }
