@@ -93,6 +93,7 @@ struct SecretPipe {
             let wait = deadline.map { Int32(max(0, ($0 - Self.now()) * 1000)) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 && errno == EINTR { continue }
+            if ready < 0 { break }   // (poll itself failed: stop reading; the status still says how it ended)
             if ready == 0 {
                 timedOut = true
                 kill(-pid, SIGTERM)

@@ -442,7 +442,9 @@ public final class VolumeManager {
             }
             if r.tokenType == nil || r.tokenType == ClevisToken.type {
                 let clevis = try clevisTokens(device, path: path).filter { r.tokenID == nil || r.tokenID == $0.id }
-                if !clevis.isEmpty { failures.removeAll() }   // "no handler" for them said nothing
+                // libcryptsetup's "no token it could use" (ENOENT) meant the clevis ones:
+                // their own outcome says more. A keyring token's failure stays.
+                if !clevis.isEmpty { failures.removeAll { $0.errno == .noSuchFileOrDirectory } }
                 for (id, token) in clevis {
                     do {
                         let secret = try clevisDecrypt(token, id: id, timeout: r.tokenTimeout, path: path)
