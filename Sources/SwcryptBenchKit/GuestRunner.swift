@@ -65,10 +65,7 @@ public final class GuestRunner {
         self.system = GuestSystem(sysRoot: sysRoot, procRoot: procRoot)
     }
 
-    var elapsed: Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
+    var elapsed: Double { (ContinuousClock.now - start).inSeconds }
 
     func log(_ message: String) {
         FileHandle.standardError.write(Data("bench[\(options.mode) \(String(format: "%6.1f", elapsed))s] \(message)\n".utf8))

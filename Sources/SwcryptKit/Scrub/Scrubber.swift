@@ -77,14 +77,14 @@ public final class Scrubber {
         let resumedAt = state.position
         Interrupt.install()
         defer { Interrupt.restore() }
-        let started = Self.now()
+        let started = ContinuousClock.now
         var lastSave = started
         let secondsBefore = state.seconds
         while state.position < reader.size && !Interrupt.requested {
             let length = Int(min(UInt64(r.chunkBytes), reader.size - state.position))
             state.damaged += reader.failingBlocks(at: state.position, length: length)
             state.position += UInt64(length)
-            let elapsed = Self.now() - started
+            let elapsed = (ContinuousClock.now - started).inSeconds
             state.seconds = secondsBefore + elapsed
             if let rate = r.bytesPerSecond {
                 // The pace --rate asks for, counted from this run's start.
@@ -92,9 +92,9 @@ public final class Scrubber {
                 if due > elapsed { usleep(UInt32(min(due - elapsed, 10) * 1_000_000)) }
             }
             progress?(WipeProgress(done: state.position, total: reader.size, seconds: state.seconds, phase: .scrub))
-            if Self.now() - lastSave >= 5 {
+            if ContinuousClock.now - lastSave >= .seconds(5) {
                 try? Files.write(checkpointPath, state.json)
-                lastSave = Self.now()
+                lastSave = ContinuousClock.now
             }
         }
         let completed = state.position >= reader.size
@@ -176,11 +176,5 @@ public final class Scrubber {
             if (try? LUKSDevice(activeName: n)) != nil { return n }
         }
         throw SwcryptError(.wrongDevice, device: target, "no open volume on this device: open it first (swcrypt open \(target) NAME)")
-    }
-
-    private static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

@@ -86,11 +86,11 @@ struct SecretPipe {
         let output = SecretBytes(capacity: 4096)
         var errors = [UInt8]()
         var open = [outPipe[0]] + (captureErrors ? [errPipe[0]] : [])
-        let deadline = timeout.map { Self.now() + $0 }
+        let deadline = timeout.map { ContinuousClock.now + .milliseconds(Int($0 * 1000)) }
         var timedOut = false
         while !open.isEmpty {
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let wait = deadline.map { Int32(max(0, ($0 - Self.now()) * 1000)) } ?? -1
+            let wait = deadline.map { Int32(max(0, ($0 - ContinuousClock.now).inSeconds * 1000)) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 && errno == EINTR { continue }
             if ready < 0 { break }   // (poll itself failed: stop reading; the status still says how it ended)
@@ -129,11 +129,5 @@ struct SecretPipe {
         guard pipe(&fds) == 0 else { return false }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return true
-    }
-
-    private static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

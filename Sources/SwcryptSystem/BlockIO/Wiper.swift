@@ -29,10 +29,7 @@ public enum Wiper {
         init(size: UInt64, chunkBytes: Int) { self.size = size; self.chunkBytes = chunkBytes }
 
         var chunks: Int { Int((size + UInt64(chunkBytes) - 1) / UInt64(chunkBytes)) }
-        func elapsed() -> Double {
-            let d = ContinuousClock.now - start
-            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        }
+        func elapsed() -> Double { (ContinuousClock.now - start).inSeconds }
         func progress(_ phase: WipeProgress.Phase) -> WipeProgress {
             WipeProgress(done: done.load(ordering: .relaxed), total: size, seconds: elapsed(), phase: phase)
         }
