@@ -5,7 +5,8 @@
 //     -> SwcryptReports (every command's human lines and --json shape)
 //     -> SwcryptKit (workflows: plans, safety checks, verification)
 //        -> SwcryptCore (pure models and rules: block devices, ciphers, tables, NVMe identify, check)
-//        -> SwcryptSystem (system access: sysfs/procfs, block I/O, AF_ALG, modprobe; roots injectable; imports CSwcryptShim)
+//        -> SwcryptSystem (system access: sysfs/procfs, block I/O, AF_ALG, modprobe, the journal; roots injectable;
+//                          imports CSwcryptShim and CSystemd / libsystemd's sd_journal_sendv)
 //        -> SwcryptNVMe (the only importer of CNVMe / libnvme)
 //        -> SwcryptDeviceMapper (the only importer of CDeviceMapper / libdevmapper)
 //        -> SwcryptKeys (the only importer of CKeyutils / libkeyutils)
@@ -40,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CCryptsetup", pkgConfig: "libcryptsetup", providers: [.apt(["libcryptsetup-dev"])]),
         .systemLibrary(name: "CKeyutils", pkgConfig: "libkeyutils", providers: [.apt(["libkeyutils-dev"])]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // libdevmapper's log hook is C-variadic; this formats and forwards (see its header).
         .target(name: "CDeviceMapperShim", dependencies: ["CDeviceMapper"]),
         // Only what Swift cannot import from C: ioctl request numbers and CMSG sizes built by macros.
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "SwcryptSystem",
             dependencies: [
-                "SwcryptCore", "CSwcryptShim",
+                "SwcryptCore", "CSwcryptShim", "CSystemd",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(

@@ -22,12 +22,15 @@ public struct VolumeReport: Encodable {
     public var label: String
     /// status only: read-time integrity failures in the kernel log.
     @ExplicitNull public var integrityErrors: IntegrityErrorsReport?
-
+    /// status only: what `swcrypt watch` counted for this volume (by UUID), across
+    /// reboots; null when no watch has kept counters on this machine.
+    @ExplicitNull public var recordedFailures: RecordedFailuresReport?
 
     /// `status`: the mapping's state and the kernel log's integrity failures.
-    public init(status i: LUKSInfo, active: ActiveVolume?, name: String, errors: IntegrityErrorSummary) {
+    public init(status i: LUKSInfo, active: ActiveVolume?, name: String, errors: IntegrityErrorSummary, recorded: WatchCounters?) {
         self.init(i, active: active, name: name, initialised: i.subsystem != uninitialisedMarker)
         integrityErrors = IntegrityErrorsReport(errors)
+        recordedFailures = recorded.map { RecordedFailuresReport($0, uuid: i.uuid) }
     }
 
     /// `dump`: the header alone.
@@ -77,6 +80,9 @@ public struct VolumeReport: Encodable {
         if let e = integrityErrors {
             l.append("  integrity errors: \(IntegrityErrorSummary(count: e.count, lastDevice: e.lastDevice, lastSector: e.lastSector).summary)")
         }
+        if name != nil {
+            l.append("  recorded by swcrypt watch: \(recordedFailures?.summary ?? "nothing (no watch has kept counters here)")")
+        }
         return l
     }
 }
@@ -89,6 +95,37 @@ public struct IntegrityErrorsReport: Encodable {
     public var count: Int
     @ExplicitNull public var lastDevice: String?
     @ExplicitNull public var lastSector: UInt64?
+}
+
+/// What `swcrypt watch` counted for one volume, from its counters file.
+public struct RecordedFailuresReport: Encodable {
+    public var total: Int
+    /// By kind: "dm-crypt", "dm-integrity", "nvme-media".
+    public var counts: [String: Int]
+    /// When the counters started (RFC 3339, UTC).
+    public var since: String
+    @ExplicitNull public var lastTime: String?
+    @ExplicitNull public var lastKind: String?
+    @ExplicitNull public var lastSector: UInt64?
+
+    public init(_ c: WatchCounters, uuid: String) {
+        let v = c.volumes[uuid]
+        counts = Dictionary(uniqueKeysWithValues: IntegrityFailure.Kind.allCases.map { ($0.rawValue, v?.counts[$0] ?? 0) })
+        total = v?.total ?? 0
+        since = WatchEventReport.rfc3339(c.since)
+        lastTime = v?.last.map { WatchEventReport.rfc3339($0.time) }
+        lastKind = v?.last?.kind.rawValue
+        lastSector = v?.last?.volumeSector
+    }
+
+    public var summary: String {
+        var s = "\(total) failed read\(total == 1 ? "" : "s") since \(since)"
+        if total > 0 {
+            s += " (" + counts.keys.sorted().filter { counts[$0]! > 0 }.map { "\($0) \(counts[$0]!)" }.joined(separator: ", ") + ")"
+            if let lastTime { s += "; last \(lastTime)\(lastSector.map { " at sector \($0)" } ?? "")" }
+        }
+        return s
+    }
 }
 
 /// `format`: what was built, how the tags were initialised, and the read-back.

@@ -48,7 +48,7 @@ struct Swcrypt: ParsableCommand {
               4 wrong device: missing, not the kind needed, or a format the kernel cannot use
               5 device busy or exists: mounted, held by a mapping, opened exclusively elsewhere
             """,
-        subcommands: [Check.self, IdNs.self, NvmeFormat.self, Format.self, Open.self, Close.self, Status.self, Dump.self, Key.self, Header.self, Token.self, Clevis.self, Scrub.self, Crypttab.self, Attach.self, Detach.self, SystemdGenerator.self, Map.self, Unmap.self, Ls.self, TestDev.self, InlineCrypto.self])
+        subcommands: [Check.self, IdNs.self, NvmeFormat.self, Format.self, Open.self, Close.self, Status.self, Dump.self, Key.self, Header.self, Token.self, Clevis.self, Scrub.self, Watch.self, Crypttab.self, Attach.self, Detach.self, SystemdGenerator.self, Map.self, Unmap.self, Ls.self, TestDev.self, InlineCrypto.self])
 
     // Not ArgumentParser's built-in version: that is a fixed string, and this also
     // says which libcryptsetup the loader found (the package's private copy or the system's).

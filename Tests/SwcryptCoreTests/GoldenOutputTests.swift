@@ -106,17 +106,59 @@ final class GoldenOutputTests: XCTestCase {
         }
     }
 
+    // MARK: watch
+
+    static let watchedVault = WatchedVolume(name: "vault", uuid: inlineVolume.uuid, dataDevice: "/dev/nvme0n1",
+                                            dataKernelNames: ["nvme0n1", "nvme0c0n1"], mappingKernelNames: ["dm-3"],
+                                            layout: .inlineHardware, dataOffset: 32768, logicalBlockBytes: 4096)
+
+    static func watchEvent(_ line: String, sequence: UInt64) -> IntegrityEvent {
+        IntegrityEvent(failure: IntegrityFailure(line: line)!,
+                       record: KernelLogRecord(level: 3, sequence: sequence, microseconds: 96_044_219, message: line),
+                       time: 1_796_170_000.25, among: [watchedVault])
+    }
+
+    static var watchCounters: WatchCounters {
+        var c = WatchCounters(bootID: "5f1e9c8a-0d2b-4c6e-9a7f-3b1d2e4f6a8c", since: 1_796_000_000)
+        c.track(watchedVault)
+        c.record(watchEvent("device-mapper: crypt: nvme0c0n1: INTEGRITY AEAD ERROR, sector 80", sequence: 1487))
+        c.record(watchEvent("nvme0c0n1: Read(0x2) @ LBA 4104, 1 blocks, Unrecovered Read Error (sct 0x2 / sc 0x81) DNR ", sequence: 1490))
+        c.record(watchEvent("device-mapper: integrity: dm-9: Checksum failed at sector 0x10", sequence: 1491))
+        var other = watchedVault
+        other.name = "archive"; other.uuid = "d3b07384-d113-4ec6-a2f5-7c3e1f0b9a42"
+        c.track(other)
+        c.lastSequence = 1491
+        return c
+    }
+
+    func testWatch() throws {
+        let lines = ["device-mapper: crypt: nvme0c0n1: INTEGRITY AEAD ERROR, sector 80",
+                     "nvme0c0n1: Read(0x2) @ LBA 4104, 1 blocks, Unrecovered Read Error (sct 0x2 / sc 0x81) DNR ",
+                     "device-mapper: integrity: dm-9: Checksum failed at sector 0x10"]
+        let reports = lines.enumerated().map { WatchEventReport(Self.watchEvent($1, sequence: 1487 + UInt64($0))) }
+        try golden("watch-events.jsonl", reports.map { try JSONText.line($0) }.joined())
+        try golden("watch-journal", lines: reports.flatMap { $0.journalFields.map { "\($0.0)=\($0.1)" } + [""] })
+        try golden("watch-counters.json", Self.watchCounters.json)
+        XCTAssertEqual(WatchCounters(json: Self.watchCounters.json), Self.watchCounters)
+        var open = Self.watchedVault
+        open.name = "vault\"x"
+        var c = Self.watchCounters
+        c.track(open)
+        try golden("watch-textfile.prom", PrometheusTextfile.render(c, open: [open]))
+    }
+
     // MARK: format, status, dump
 
     func testVolume() throws {
         let active = ActiveVolume(offset: 32768, size: 1_015_808, readOnly: true, noJournal: false, busy: false)
         let errors = IntegrityErrorSummary(count: 3, lastDevice: "nvme0c0n1", lastSector: 88080384)
-        try golden("status-inline", lines: VolumeReport(status: Self.inlineVolume, active: active, name: "vault", errors: errors).lines)
-        try golden("status-inline", json: VolumeReport(status: Self.inlineVolume, active: active, name: "vault", errors: errors))
+        let recorded = Self.watchCounters
+        try golden("status-inline", lines: VolumeReport(status: Self.inlineVolume, active: active, name: "vault", errors: errors, recorded: recorded).lines)
+        try golden("status-inline", json: VolumeReport(status: Self.inlineVolume, active: active, name: "vault", errors: errors, recorded: recorded))
         let clean = IntegrityErrorSummary(count: 0, lastDevice: nil, lastSector: nil)
         let writable = ActiveVolume(offset: 32768, size: 1_015_808, readOnly: false, noJournal: true, busy: true)
-        try golden("status-journal-uninitialised", lines: VolumeReport(status: Self.journalVolume, active: writable, name: "scratch", errors: clean).lines)
-        try golden("status-journal-uninitialised", json: VolumeReport(status: Self.journalVolume, active: writable, name: "scratch", errors: clean))
+        try golden("status-journal-uninitialised", lines: VolumeReport(status: Self.journalVolume, active: writable, name: "scratch", errors: clean, recorded: nil).lines)
+        try golden("status-journal-uninitialised", json: VolumeReport(status: Self.journalVolume, active: writable, name: "scratch", errors: clean, recorded: nil))
         try golden("dump-inline", lines: VolumeReport(header: Self.inlineVolume).lines)
         try golden("dump-inline", json: VolumeReport(header: Self.inlineVolume))
         try golden("dump-journal", lines: VolumeReport(header: Self.journalVolume).lines)

@@ -548,16 +548,9 @@ public final class VolumeManager {
 
     /// Integrity failures the kernel logged for an open volume: lines naming its
     /// data device (or, with native multipath, that device's paths), the mapping
-    /// itself or its dm-integrity layer.
-    public func integrityErrors(name: String, dataDevice: String) -> IntegrityErrorSummary {
-        let sysfs = resolver.sysfs
-        var names = Set<String>()
-        for path in [dataDevice, "/dev/mapper/\(name)", "/dev/mapper/\(name)\(StackNaming.integritySuffix)"] {
-            guard let k = sysfs.kernelName(ofPath: path) else { continue }
-            names.insert(k)
-            names.formUnion(sysfs.multipathPaths(of: k))
-        }
-        return IntegrityErrorSummary.scan(KernelLogWindow.history(), devices: names)
+    /// itself or its dm-integrity layer (the devices `swcrypt watch` attributes).
+    public func integrityErrors(name: String) -> IntegrityErrorSummary {
+        IntegrityErrorSummary.scan(KernelLogWindow.history(), devices: Watcher().volume(name: name)?.kernelNames ?? [])
     }
 
     /// The header of a device or of a header backup file.

@@ -31,22 +31,7 @@ public final class KernelLogWindow {
     public func drain() -> [String] { Self.drain(fd) }
 
     private static func drain(_ fd: Int32) -> [String] {
-        var lines = [String]()
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0 {
-                if errno == EPIPE { continue } // records overwritten; keep reading
-                break
-            }
-            if n == 0 { break }
-            let record = String(decoding: buffer[0..<n], as: UTF8.self)
-            // "prio,seq,usec,flags;message\n continuation lines"
-            guard let semi = record.firstIndex(of: ";") else { continue }
-            let message = record[record.index(after: semi)...].split(separator: "\n").first.map(String.init) ?? ""
-            lines.append(message)
-        }
-        return lines
+        KernelLogReader.records(fd).map(\.message)
     }
 
     /// The lines of device-mapper, dm-crypt, dm-integrity and NVMe, the ones an error should quote.
@@ -63,5 +48,47 @@ public final class KernelLogWindow {
     public static func reason(_ lines: [String]) -> String? {
         let specific = lines.filter { !$0.contains("error adding target to table") }
         return specific.first { $0.contains("table:") } ?? specific.last ?? lines.last
+    }
+}
+
+/// Follows /dev/kmsg record by record, from the oldest record still in the ring
+/// buffer, for a long-running reader (`swcrypt watch`).
+public final class KernelLogReader {
+    private let fd: Int32
+    public let path: String
+
+    public init(path: String = "/dev/kmsg") throws(SwcryptError) {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw SwcryptError.last("open", path) }
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// The records logged since the last call; waits up to `milliseconds` when
+    /// there are none (returns early, empty, when a signal arrives).
+    public func next(waitingUpTo milliseconds: Int32) -> [KernelLogRecord] {
+        var records = Self.records(fd)
+        if records.isEmpty {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, milliseconds) > 0 { records = Self.records(fd) }
+        }
+        return records
+    }
+
+    static func records(_ fd: Int32) -> [KernelLogRecord] {
+        var records = [KernelLogRecord]()
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n < 0 {
+                if errno == EPIPE { continue } // records overwritten before we read them; go on with the next
+                break
+            }
+            if n == 0 { break }
+            if let r = KernelLogRecord(record: String(decoding: buffer[0..<n], as: UTF8.self)) { records.append(r) }
+        }
+        return records
     }
 }

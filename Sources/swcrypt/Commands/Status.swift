@@ -15,8 +15,8 @@ struct Status: ParsableCommand {
         global.apply()
         let manager = VolumeManager()
         let (info, active) = try manager.status(name: name)
-        let report = VolumeReport(status: info, active: active, name: name,
-                                  errors: manager.integrityErrors(name: name, dataDevice: info.device))
+        let report = VolumeReport(status: info, active: active, name: name, errors: manager.integrityErrors(name: name),
+                                  recorded: Watcher.counters())
         try Output.report(report, json: json)
     }
 }
