@@ -16,6 +16,11 @@ public struct WatchRequest: Sendable {
     /// Lines for the same volume, kind and sector within this many seconds are one event.
     public var window = 10.0
     public var kernelLog = "/dev/kmsg"
+    /// On the first start in a boot, also count the failures still in the kernel's
+    /// ring buffer (attributed by the devices' names now, which a dm-N name reused
+    /// since can get wrong). Without it the first start counts from now on; a
+    /// restart in the same boot always goes on from where the last one stopped.
+    public var sinceBoot = false
 
     public init() {}
 
@@ -83,6 +88,7 @@ public final class Watcher {
         let bootID = Files.readText("/proc/sys/kernel/random/boot_id")?.split(separator: "\n").first.map(String.init) ?? "unknown"
         var counters = Self.counters(in: r.stateDirectory) ?? WatchCounters(bootID: bootID, since: Self.now())
         counters.startBoot(bootID)
+        if counters.lastSequence == nil && !r.sinceBoot { reader.skipToEnd() }
         var volumes = self.volumes()
         volumes.forEach { counters.track($0) }
 

@@ -66,6 +66,9 @@ public final class KernelLogReader {
 
     deinit { close(fd) }
 
+    /// Skips what is in the ring buffer now: the next records are new ones.
+    public func skipToEnd() { lseek(fd, 0, SEEK_END) }
+
     /// The records logged since the last call; waits up to `milliseconds` when
     /// there are none (returns early, empty, when a signal arrives).
     public func next(waitingUpTo milliseconds: Int32) -> [KernelLogRecord] {

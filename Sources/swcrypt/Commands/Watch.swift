@@ -11,8 +11,8 @@ struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow the kernel log for reads that failed authentication or hit a media error, and report each with its volume.",
         discussion: """
-            Reads /dev/kmsg from the oldest line still in the ring buffer (lines a previous watch in this boot counted \
-            are skipped) and attributes dm-crypt's INTEGRITY AEAD/HMAC ERROR, dm-integrity's checksum failures and \
+            Reads /dev/kmsg from where the last watch in this boot stopped (the first start in a boot: from now on, \
+            or with --since-boot from the oldest line still in the ring buffer) and attributes dm-crypt's INTEGRITY AEAD/HMAC ERROR, dm-integrity's checksum failures and \
             NVMe media errors (status code type 2) to the open LUKS2 volume they belong to. Each failed read is one \
             event: repeats of the same volume, kind and sector within --window seconds are dropped. Events go to \
             stdout as JSON lines, or, when stdout is the journal (a systemd service), as journal entries with \
@@ -27,6 +27,8 @@ struct Watch: ParsableCommand {
     var output: Destination = .auto
     @Option(help: "Kernel lines for the same volume, kind and sector within this many seconds are one failed read.")
     var window: Double = 10
+    @Flag(help: "On the first start in a boot, also count the failures still in the kernel's ring buffer (attributed by today's device names: a dm-N name reused since the line was logged is attributed to the volume that has it now).")
+    var sinceBoot = false
     @Option(help: ArgumentHelp("Where the counters are kept.", valueName: "directory"))
     var stateDirectory = WatchRequest().stateDirectory
     @OptionGroup var global: GlobalOptions
@@ -44,6 +46,7 @@ struct Watch: ParsableCommand {
         r.textfile = textfile
         r.window = window
         r.stateDirectory = stateDirectory
+        r.sinceBoot = sinceBoot
         let toJournal = output == .journal || (output == .auto && Watcher.standardOutputIsJournal)
         try Watcher().run(r, started: { counters, volumes in
             let names = volumes.map(\.name).sorted()
