@@ -93,6 +93,10 @@ public struct BenchReport {
         md.append("")
         md += initTable(mode, run, errors: &errors)
         md.append("")
+        if let s = run.scrub {
+            md += scrubTable(mode, s, errors: &errors)
+            md.append("")
+        }
         return md
     }
 
@@ -177,12 +181,35 @@ public struct BenchReport {
     }
 }
 
+extension BenchReport {
+    static func scrubTable(_ mode: Mode, _ s: ScrubEntry, errors: inout [String]) -> [String] {
+        var md = [
+            "Scrub of the inline aegis128 volume (swcrypt scrub: 4 MiB direct reads through the mapping, idle I/O class; "
+                + "the paced run is interrupted with SIGINT after \(GuestRunner.pacedSeconds) s; the foreground reader is fio 4K random reads at QD 1):",
+            "",
+            "| MiB | s | MiB/s | damaged blocks | --rate asked (MiB/s) | --rate read (MiB/s) | foreground p99 alone (us) | p99 beside a scrub (us) | foreground IOPS alone / beside | scrub MiB/s beside | |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        ]
+        var note = ""
+        if let failure = s.error, !failure.isEmpty {
+            note = "**\(failure)**"
+            errors.append("\(mode.rawValue)/scrub: \(failure)")
+        }
+        let cells = [Fmt.f1(s.volumeMib), Fmt.f1(s.seconds), Fmt.f1(s.mibS), s.damagedBlocks.map(String.init) ?? Fmt.none,
+                     Fmt.f1(s.askedMibS), Fmt.f2(s.pacedMibS), Fmt.f1(s.foregroundP99UsAlone), Fmt.f1(s.foregroundP99UsWithScrub),
+                     "\(Fmt.f0(s.foregroundIopsAlone)) / \(Fmt.f0(s.foregroundIopsWithScrub))", Fmt.f1(s.besideMibS), note]
+        md.append("| " + cells.joined(separator: " | ") + " |")
+        return md
+    }
+}
+
 /// The number formats of the report ("—" for a number not measured).
 enum Fmt {
     static let none = "—"
     static func f0(_ x: Double?) -> String { x.map { String(format: "%.0f", $0) } ?? none }
     static func f1(_ x: Double?) -> String { x.map { String(format: "%.1f", $0) } ?? none }
     static func f2(_ x: Double) -> String { String(format: "%.2f", x) }
+    static func f2(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? none }
     static func f3(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? none }
     /// Python's and C's `%g`: six significant digits, no trailing zeros.
     static func g(_ x: Double) -> String { String(format: "%g", x) }

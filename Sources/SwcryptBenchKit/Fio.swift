@@ -16,6 +16,12 @@ public struct FioOutput: Decodable, Sendable {
         public var ioBytes: Int
         public var bwBytes: Int
         public var iops: Double
+        /// Completion latency; `percentile` keyed as fio writes it ("99.000000").
+        public var clatNs: Latency?
+    }
+
+    public struct Latency: Decodable, Sendable {
+        public var percentile: [String: Double]?
     }
 
     public var fioVersion: String?
@@ -58,5 +64,7 @@ struct FioMeasurement {
     var mibS: Double?
     var iops: Double?
     var bytes: Int?
+    /// The 99th percentile of completion latency, in microseconds.
+    var p99Us: Double?
     var error: String?
 }

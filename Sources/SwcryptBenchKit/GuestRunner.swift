@@ -59,6 +59,7 @@ public final class GuestRunner {
     var lastError = ""
     var rows: [Row] = []
     var inits: [InitEntry] = []
+    var scrub: ScrubEntry?
 
     public init(options: Options, sysRoot: String = "/sys", procRoot: String = "/proc") {
         self.options = options
@@ -133,6 +134,7 @@ public final class GuestRunner {
             row(.swAegis, "swcrypt inline aegis128-random", inline, ns1, failure: pre)
             row(.csAegis, "cryptsetup open of the same aegis128 volume", same, ns1, failure: pre ?? Self.noCryptsetup)
         }
+        measureScrub(.swAegis, failure: pre)
         pre = swFormat(.swGcm, ns1, "inline aes-gcm-random", ["--cipher", "aes-gcm-random"])
         row(.swGcm, "swcrypt inline aes-gcm-random", inline, ns1, failure: pre)
         if options.cryptsetup != nil {
@@ -242,27 +244,33 @@ public final class GuestRunner {
 
     /// One fio job on an open device.
     func fio(_ job: FioJobKind, on device: String) -> FioMeasurement {
+        fio(job.rawValue, on: device, iodepth: 16, seconds: options.runtime + options.ramp,
+            arguments: job.fioArguments(rampSeconds: options.ramp), isWrite: job.isWrite)
+    }
+
+    /// A fio job (direct I/O, libaio, time-based) with its own arguments.
+    func fio(_ name: String, on device: String, iodepth: Int, seconds: Int, arguments: [String], isWrite: Bool) -> FioMeasurement {
         let json = "\(options.workDirectory)/fio.json", log = "\(options.workDirectory)/fio.err"
         try? FileManager.default.removeItem(atPath: json)
         let status = Commands.run(
-            ["fio", "--name=\(job.rawValue)", "--filename=\(device)", "--direct=1", "--ioengine=libaio", "--iodepth=16",
-             "--time_based", "--runtime=\(options.runtime)"] + job.fioArguments(rampSeconds: options.ramp)
-                + ["--output-format=json", "--output=\(json)"],
-            outputFile: log, timeout: Double(options.runtime + options.ramp + 120))
+            ["fio", "--name=\(name)", "--filename=\(device)", "--direct=1", "--ioengine=libaio", "--iodepth=\(iodepth)",
+             "--time_based", "--runtime=\(options.runtime)"] + arguments + ["--output-format=json", "--output=\(json)"],
+            outputFile: log, timeout: Double(seconds + 120))
         if status != 0 {
-            let error = "fio \(job.rawValue) on \(device): \(Commands.lastLine(of: log)) (exit \(status))"
+            let error = "fio \(name) on \(device): \(Commands.lastLine(of: log)) (exit \(status))"
             self.log("  FAILED: \(error)")
             return FioMeasurement(error: error)
         }
         guard let data = FileManager.default.contents(atPath: json), let out = try? FioOutput.decode(data), let j = out.jobs.first else {
-            return FioMeasurement(error: "fio \(job.rawValue): unreadable JSON output")
+            return FioMeasurement(error: "fio \(name): unreadable JSON output")
         }
-        let d = job.isWrite ? j.write : j.read
+        let d = isWrite ? j.write : j.read
         if j.error != 0 {
             return FioMeasurement(iops: d.iops, bytes: d.ioBytes,
-                                  error: "fio \(job.rawValue) on \(device): error \(j.error) \(Commands.lastLine(of: log))")
+                                  error: "fio \(name) on \(device): error \(j.error) \(Commands.lastLine(of: log))")
         }
-        return FioMeasurement(mibS: round6(Double(d.bwBytes) / 1_048_576), iops: d.iops, bytes: d.ioBytes)
+        return FioMeasurement(mibS: round6(Double(d.bwBytes) / 1_048_576), iops: d.iops, bytes: d.ioBytes,
+                              p99Us: d.clatNs?.percentile?["99.000000"].map { round6($0 / 1000) })
     }
 
     func dmTable(_ device: String) -> String? {
@@ -344,7 +352,7 @@ public final class GuestRunner {
             ("fio_job", .object([("runtime_s", .int(options.runtime)), ("read_ramp_s", .int(options.ramp)), ("iodepth", .int(16)),
                                  ("ioengine", .string("libaio")), ("direct", .bool(true))])),
             ("guest_seconds", .number(round6(elapsed))),
-            ("rows", .array(rows.map(\.json))), ("init", .array(inits.map(\.json))),
+            ("rows", .array(rows.map(\.json))), ("init", .array(inits.map(\.json))), ("scrub", scrub?.json ?? .null),
         ])
     }
 }

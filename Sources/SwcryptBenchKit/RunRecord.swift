@@ -35,13 +35,15 @@ public struct RunRecord: Decodable, Sendable {
     public var guestSeconds: Double?
     public var rows: [Row]
     public var inits: [InitEntry]
+    /// swcrypt scrub of the inline aegis128 volume (absent in records made before it).
+    public var scrub: ScrubEntry?
     /// Added on the host after the boot (`swcrypt-bench record`).
     public var wallSeconds: Int?
     public var otherQemuProcessesAtStart: Int?
 
     enum CodingKeys: String, CodingKey {
         case mode, error, throttleBps, kernel, fio, cryptsetup, swcrypt, cryptoDrivers, vcpus, namespaces
-        case namespaceMib, fioJob, guestSeconds, rows, inits = "init", wallSeconds, otherQemuProcessesAtStart
+        case namespaceMib, fioJob, guestSeconds, rows, inits = "init", scrub, wallSeconds, otherQemuProcessesAtStart
     }
 
     public func row(_ id: String) -> Row? { rows.first { $0.id == id } }
