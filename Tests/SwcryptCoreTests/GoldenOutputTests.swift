@@ -90,6 +90,11 @@ final class GoldenOutputTests: XCTestCase {
     func testCheck() throws {
         let cases: [(String, CheckFacts)] = [
             ("check-inline-namespace", checkFacts(device: try nvmeDevice(metadata: 64, format: "nop"))),
+            ("check-emulated-namespace", checkFacts(device: try {
+                var d = try nvmeDevice(metadata: 64, format: "nop")
+                (d.controllerModel, d.controllerFirmware) = ("QEMU NVMe Ctrl", "10.0.2")
+                return d
+            }())),
             ("check-namespace-without-metadata", checkFacts(aegis: .missing, device: try nvmeDevice(metadata: 0, format: "none"))),
             ("check-not-root", checkFacts(root: false, dm: .notRoot, aegis: .unknown("no AF_ALG (CONFIG_CRYPTO_USER_API_AEAD)"))),
             ("check-no-device-mapper-old-library", checkFacts(dm: .unavailable("/dev/mapper/control: No such file or directory"),

@@ -74,6 +74,10 @@ final class CheckIntegrationTests: XCTestCase {
         XCTAssertTrue(r.lines.contains { $0.hasPrefix("  ok        crypt target \(crypt): inline tags") }, r.stdout)
         XCTAssertTrue(r.lines.contains("device \(ns.path)"), r.stdout)
         XCTAssertTrue(r.lines.contains { $0.hasPrefix("  ok        4096+64: 64 metadata bytes per sector free for tags") }, r.stdout)
+        // The test bed's controller, as sysfs names it: QEMU's NVMe and its EILSEQ under overlapping writes.
+        let model = try must(["bash", "-c", "cat /sys/class/nvme/nvme*/model | head -n1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(model, "QEMU NVMe Ctrl")
+        XCTAssertTrue(r.lines.contains { $0.hasPrefix("  warning   QEMU NVMe Ctrl ") && $0.contains("fails authentication (EILSEQ)") }, r.stdout)
         XCTAssertTrue(r.lines.last { !$0.isEmpty }?.hasPrefix("summary: ") == true, r.stdout)
     }
 

@@ -103,14 +103,19 @@ public struct CheckedDevice: Equatable, Sendable {
     public var namespace: NamespaceReport?
     /// Why there is no namespace report for an NVMe namespace.
     public var namespaceProblem: String?
+    /// An NVMe namespace's controller model and firmware, as sysfs shows them ("QEMU NVMe Ctrl", "10.0.2").
+    public var controllerModel: String?
+    public var controllerFirmware: String?
 
     public init(path: String, device: BlockDevice, mounts: [String] = [], namespace: NamespaceReport? = nil,
-                namespaceProblem: String? = nil) {
+                namespaceProblem: String? = nil, controllerModel: String? = nil, controllerFirmware: String? = nil) {
         self.path = path
         self.device = device
         self.mounts = mounts
         self.namespace = namespace
         self.namespaceProblem = namespaceProblem
+        self.controllerModel = controllerModel
+        self.controllerFirmware = controllerFirmware
     }
 
     public subscript<T>(dynamicMember field: KeyPath<BlockDevice, T>) -> T { device[keyPath: field] }

@@ -247,6 +247,18 @@ public enum CheckRules {
                                 ?? "swcrypt format uses dm-integrity beneath (journal: every write twice); drives with metadata formats avoid that"))
         }
 
+        // QEMU's emulated NVMe keeps a block's data and its metadata apart in its
+        // image and writes them as two requests, one after the other, with nothing
+        // holding back a second write to the same block meanwhile (hw/nvme/ctrl.c,
+        // nvme_rw_cb). Two writes to one block in flight together can then leave the
+        // data of one and the tag of the other: the block fails authentication.
+        // Scripts/torture/eilseq measures it; README "Test-bed findings".
+        if let model = d.controllerModel, model.hasPrefix("QEMU NVMe"), (d.metadataBytes ?? 0) > 0, !facts.hasProtectionInformation {
+            out.append(Finding(.device, "emulated", .warning,
+                               "\(model) \(d.controllerFirmware ?? ""): QEMU writes a block's data and its metadata as two separate requests; two writes to one block in flight together can leave them from different writes, and the block then fails authentication (EILSEQ)",
+                               advice: "a test bed, not a place for data: a real drive writes a block and its metadata as one unit"))
+        }
+
         // Which tags fit, and whether the kernel has their ciphers.
         if !facts.hasProtectionInformation && facts.freeTagBytes >= smallestTag {
             let fitting = AuthenticatedCipher.common.filter { $0.metadataBytes <= facts.freeTagBytes }

@@ -157,6 +157,10 @@ public struct Checker: Sendable {
         if case .nvmeNamespace(let nsid) = d.kind {
             let ns = NVMeNamespaceTarget(path: target.path, device: d, nsid: nsid,
                                          controllers: sysfs.nvmeControllers(ofNamespace: d.name))
+            if let controller = ns.controllers.first {
+                device.controllerModel = sysfs.nvmeControllerAttribute(controller, "model")
+                device.controllerFirmware = sysfs.nvmeControllerAttribute(controller, "firmware_rev")
+            }
             switch identify(ns) {
             case .success(let id):
                 device.namespace = NamespaceReport(device: target.path, nsid: nsid, identify: id, kernel: d)

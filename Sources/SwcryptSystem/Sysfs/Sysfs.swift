@@ -98,6 +98,13 @@ public struct Sysfs: Sendable {
         return isNVMeControllerName(target) ? [target] : []
     }
 
+    /// An attribute of an NVMe controller ("model", "firmware_rev"), trimmed; nil when absent.
+    public func nvmeControllerAttribute(_ controller: String, _ attribute: String) -> String? {
+        guard let text = Files.readText("\(root)/class/nvme/\(controller)/\(attribute)")?.trimmingCharacters(in: " \n\t"),
+              !text.isEmpty else { return nil }
+        return text
+    }
+
     /// The hidden per-path disks of a native-multipath NVMe head ("nvme0c0n1"),
     /// which is what the kernel names in I/O error lines.
     public func multipathPaths(of name: String) -> [String] {
