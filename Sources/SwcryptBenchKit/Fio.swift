@@ -52,7 +52,10 @@ extension FioJobKind {
         switch self {
         case .seqWrite: return ["--rw=write", "--bs=1M", "--end_fsync=1"]
         case .seqRead: return ["--rw=read", "--bs=1M", "--ramp_time=\(rampSeconds)"]
-        case .randWrite: return ["--rw=randwrite", "--bs=4k", "--norandommap", "--randrepeat=0", "--end_fsync=1"]
+        // serialize_overlap: without it, two writes to one block can be in flight
+        // together, which QEMU's NVMe does not keep atomic with the block's metadata
+        // (the bench's old EILSEQ; README "Test-bed findings", Scripts/torture/eilseq).
+        case .randWrite: return ["--rw=randwrite", "--bs=4k", "--norandommap", "--serialize_overlap=1", "--randrepeat=0", "--end_fsync=1"]
         }
     }
 

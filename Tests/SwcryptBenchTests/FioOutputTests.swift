@@ -45,6 +45,6 @@ final class FioOutputTests: XCTestCase {
     func testJobArguments() {
         XCTAssertEqual(FioJobKind.seqRead.fioArguments(rampSeconds: 1), ["--rw=read", "--bs=1M", "--ramp_time=1"])
         XCTAssertEqual(FioJobKind.randWrite.fioArguments(rampSeconds: 1),
-                       ["--rw=randwrite", "--bs=4k", "--norandommap", "--randrepeat=0", "--end_fsync=1"])
+                       ["--rw=randwrite", "--bs=4k", "--norandommap", "--serialize_overlap=1", "--randrepeat=0", "--end_fsync=1"])
     }
 }
