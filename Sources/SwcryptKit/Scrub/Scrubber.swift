@@ -80,8 +80,12 @@ public final class Scrubber {
         let started = ContinuousClock.now
         var lastSave = started
         let secondsBefore = state.seconds
+        // With --rate, reads of at most a quarter second's worth: the pace is then
+        // kept within that much at any moment, not within one 4 MiB read.
+        var chunk = r.chunkBytes
+        if let rate = r.bytesPerSecond { chunk = min(chunk, max(blockBytes, Int(rate / 4) / blockBytes * blockBytes)) }
         while state.position < reader.size && !Interrupt.requested {
-            let length = Int(min(UInt64(r.chunkBytes), reader.size - state.position))
+            let length = Int(min(UInt64(chunk), reader.size - state.position))
             state.damaged += reader.failingBlocks(at: state.position, length: length)
             state.position += UInt64(length)
             let elapsed = (ContinuousClock.now - started).inSeconds
@@ -97,6 +101,8 @@ public final class Scrubber {
                 lastSave = ContinuousClock.now
             }
         }
+        // The time spent, to the moment it stopped (a paced scrub's last wait included).
+        state.seconds = secondsBefore + (ContinuousClock.now - started).inSeconds
         let completed = state.position >= reader.size
         if completed { Files.remove(checkpointPath) } else { try Files.write(checkpointPath, state.json) }
 
