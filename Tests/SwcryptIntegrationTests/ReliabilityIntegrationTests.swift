@@ -269,7 +269,17 @@ final class ReliabilityIntegrationTests: XCTestCase {
             let r = try sh("""
                 mkfifo \(dir)/fifo-\(sig)
                 \(VM.swcrypt) format \(nb.path) --batch-mode --no-wipe --key-file \(dir)/fifo-\(sig) 2>\(dir)/err-\(sig) & p=$!
-                sleep 1; kill -\(sig) $p; wait $p; echo "status=$?"; sleep 1
+                # Once swcrypt waits on the FIFO (openat 257 or read 0), its handlers are in
+                # place: a signal sent during its start-up meets the Swift runtime's own
+                # handler, which can swallow it (the wait then never ended under load).
+                for i in $(seq 1200); do
+                    case "$(cut -d' ' -f1 /proc/$p/syscall 2>/dev/null)" in 257|0) break ;; esac
+                    sleep 0.1
+                done
+                kill -\(sig) $p
+                for i in $(seq 300); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+                if kill -0 $p 2>/dev/null; then kill -KILL $p; echo "status=still running 30 s after SIG\(sig)"; fi
+                wait $p; echo "status=$?"; sleep 1
                 """)
             let err = (try? String(contentsOfFile: "\(dir)/err-\(sig)", encoding: .utf8)) ?? ""
             XCTAssertTrue(err.contains("no core dump"), "\(sig): \(err)")
