@@ -103,7 +103,13 @@ final class WatchIntegrationTests: LUKSTestCase {
         let first = try XCTUnwrap(UInt64(segment["offset"] as? String ?? "")) / 4096
 
         let watch = try startWatch("first")
-        let inlineDevices = ["nvme0n1", "nvme0c0n1", "nvme0c1n1"]
+        // The names the kernel can log for it: the head and its multipath paths
+        // ("nvme0n2", "nvme0c0n2"), whatever the scan order made of them.
+        let index = String(ns.name.split(separator: "n").last ?? "")
+        let paths = try FileManager.default.contentsOfDirectory(atPath: "/sys/block").filter {
+            $0.hasPrefix("nvme") && $0.hasSuffix("n\(index)") && $0.contains("c") && $0 != ns.name
+        }
+        let inlineDevices = [ns.name] + paths
         let before = try kernelLines(devices: inlineDevices)
         for b in [UInt64(3), 9] {
             try must(["dd", "if=/dev/urandom", "of=\(ns.path)", "bs=4096", "seek=\(first + b)", "count=1", "oflag=direct", "conv=notrunc", "status=none"])
