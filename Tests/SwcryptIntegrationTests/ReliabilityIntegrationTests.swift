@@ -269,11 +269,15 @@ final class ReliabilityIntegrationTests: XCTestCase {
             let r = try sh("""
                 mkfifo \(dir)/fifo-\(sig)
                 \(VM.swcrypt) format \(nb.path) --batch-mode --no-wipe --key-file \(dir)/fifo-\(sig) 2>\(dir)/err-\(sig) & p=$!
-                # Once swcrypt waits on the FIFO (openat 257 or read 0), its handlers are in
-                # place: a signal sent during its start-up meets the Swift runtime's own
-                # handler, which can swallow it (the wait then never ended under load).
+                # Once swcrypt waits on the FIFO, its handlers are in place: a signal sent
+                # during its start-up meets the Swift runtime's own handler, which can
+                # swallow it (the wait then never ended under load), or the default action.
+                # Waiting on the FIFO: blocked in openat (257) for half a second on end
+                # (start-up's own opens never block that long).
+                n=0
                 for i in $(seq 1200); do
-                    case "$(cut -d' ' -f1 /proc/$p/syscall 2>/dev/null)" in 257|0) break ;; esac
+                    if [ "$(cut -d' ' -f1 /proc/$p/syscall 2>/dev/null)" = 257 ]; then n=$((n + 1)); else n=0; fi
+                    [ $n -ge 5 ] && break
                     sleep 0.1
                 done
                 kill -\(sig) $p
