@@ -176,18 +176,14 @@ public struct InitEntry: Decodable, Sendable {
     public var error: String?
 
     /// The whole command's rate by wall clock.
-    public var mibS: Double? { Self.rate(mib, seconds) }
+    public var mibS: Double? { mibPerSecond(mib, seconds) }
     /// The tool's own rate.
-    public var reportedMibS: Double? { Self.rate(reportedMib, reportedSeconds) }
+    public var reportedMibS: Double? { mibPerSecond(reportedMib, reportedSeconds) }
     /// Sectors the namespace wrote per data sector.
     public var writeAmplification: Double? {
         nsSectorsWritten.flatMap { n in mib.flatMap { $0 > 0 ? Double(n) / ($0 * 2048) : nil } }
     }
 
-    private static func rate(_ mib: Double?, _ seconds: Double?) -> Double? {
-        guard let mib, let seconds, seconds > 0 else { return nil }
-        return mib / seconds
-    }
 
     public var json: JSONValue {
         .object([
@@ -199,4 +195,10 @@ public struct InitEntry: Decodable, Sendable {
             ("write_amplification", .number(writeAmplification)),
         ])
     }
+}
+
+/// MiB over seconds; nil when either is missing or no time passed.
+func mibPerSecond(_ mib: Double?, _ seconds: Double?) -> Double? {
+    guard let mib, let seconds, seconds > 0 else { return nil }
+    return mib / seconds
 }

@@ -25,14 +25,9 @@ public struct ScrubEntry: Decodable, Sendable {
     public var besideSeconds: Double?
     public var error: String?
 
-    public var mibS: Double? { Self.rate(volumeMib, seconds) }
-    public var pacedMibS: Double? { Self.rate(pacedMib, pacedSeconds) }
-    public var besideMibS: Double? { Self.rate(besideMib, besideSeconds) }
-
-    static func rate(_ mib: Double?, _ seconds: Double?) -> Double? {
-        guard let mib, let seconds, seconds > 0 else { return nil }
-        return mib / seconds
-    }
+    public var mibS: Double? { mibPerSecond(volumeMib, seconds) }
+    public var pacedMibS: Double? { mibPerSecond(pacedMib, pacedSeconds) }
+    public var besideMibS: Double? { mibPerSecond(besideMib, besideSeconds) }
 
     public var json: JSONValue {
         .object([
