@@ -17,6 +17,8 @@ public struct LUKSError: Error, Sendable, CustomStringConvertible {
     public var messages: [String]
     /// What the kernel logged (device-mapper, dm-crypt, dm-integrity, nvme) during the call.
     public var kernelMessages: [String] = []
+    /// For a failed header read: what libcryptsetup found in each copy.
+    public var header: HeaderReadDiagnosis?
 
     /// The kernel's own reason, when it gave one.
     public var kernelReason: String? { KernelLogWindow.reason(kernelMessages) }
@@ -62,6 +64,11 @@ enum Flag {
     static let activateHighPriority: UInt32 = 1 << 28     // CRYPT_ACTIVATE_HIGH_PRIORITY
     static let requirementInlineHWTags: UInt32 = 1 << 3   // Flag.requirementInlineHWTags
     static let pbkdfNoBenchmark: UInt32 = 1 << 1          // Flag.pbkdfNoBenchmark
+    /// CRYPT_REQUIREMENT_* and the names LUKS2 metadata gives them.
+    static let requirementNames: [(UInt32, String)] = [
+        (1 << 0, "offline-reencrypt"), (1 << 1, "online-reencrypt"), (1 << 2, "opal"),
+        (requirementInlineHWTags, "inline-hw-tags"), (1 << 31, "unknown"),
+    ]
 }
 
 /// libcryptsetup itself, not one device.
@@ -134,8 +141,12 @@ public final class LUKSDevice {
         }, nil)
     }()
 
+    /// Whether the user asked for libcryptsetup's debug log (`--debug`).
+    nonisolated(unsafe) static var debugRequested = false
+
     public static func setDebug(_ on: Bool) {
         _ = installLogHook
+        debugRequested = on
         crypt_set_debug_level(on ? CRYPT_DEBUG_ALL : CRYPT_DEBUG_NONE)
     }
 
@@ -215,8 +226,24 @@ public final class LUKSDevice {
         return (pbkdf, strings)
     }
 
-    public func load() throws(LUKSError) {
-        _ = try call("read the LUKS2 header of") { crypt_load(cd, CRYPT_LUKS2, nil) }
+    /// Reads the LUKS2 header. libcryptsetup explains a refused or repaired copy
+    /// only in its debug log, so that log is on for the call (it goes to the
+    /// diagnostics sink, printed only with --debug) and is read into a
+    /// `HeaderReadDiagnosis`: attached to the error, or returned (a repair to report).
+    @discardableResult
+    public func load() throws(LUKSError) -> HeaderReadDiagnosis? {
+        let since = Diagnostics.shared.count
+        crypt_set_debug_level(CRYPT_DEBUG_ALL)
+        let rc = crypt_load(cd, CRYPT_LUKS2, nil)
+        crypt_set_debug_level(Self.debugRequested ? CRYPT_DEBUG_ALL : CRYPT_DEBUG_NONE)
+        let lines = Diagnostics.shared.entries(since: since).filter { $0.source == "libcryptsetup" && $0.level == .debug }.map(\.message)
+        let diagnosis = HeaderReadDiagnosis(debugLines: lines)
+        if rc < 0 {
+            var e = Self.error("read the LUKS2 header of", device, rc, since: since)
+            e.header = diagnosis
+            throw e
+        }
+        return diagnosis
     }
 
     /// Formats a LUKS2 header (inline HW tags or dm-integrity) with a generated volume key.
@@ -343,7 +370,8 @@ public final class LUKSDevice {
             dataOffset: crypt_get_data_offset(cd),
             keyslots: slots,
             label: crypt_get_label(cd).map { String(cString: $0) } ?? "",
-            subsystem: crypt_get_subsystem(cd).map { String(cString: $0) } ?? "")
+            subsystem: crypt_get_subsystem(cd).map { String(cString: $0) } ?? "",
+            requirements: Flag.requirementNames.filter { requirements & $0.0 != 0 }.map(\.1))
     }
 }
 

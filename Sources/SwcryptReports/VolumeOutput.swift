@@ -20,6 +20,9 @@ public struct VolumeReport: Encodable {
     public var keyslots: [Int]
     public var initialised: Bool
     public var label: String
+    /// The header's mandatory requirements (libcryptsetup's names; "unknown" for
+    /// one this libcryptsetup does not know).
+    public var requirements: [String]
     /// status only: read-time integrity failures in the kernel log.
     @ExplicitNull public var integrityErrors: IntegrityErrorsReport?
     /// status only: what `swcrypt watch` counted for this volume (by UUID), across
@@ -60,6 +63,7 @@ public struct VolumeReport: Encodable {
         keyslots = i.keyslots
         self.initialised = initialised
         label = i.label
+        requirements = i.requirements
     }
 
     public var lines: [String] {
@@ -76,6 +80,9 @@ public struct VolumeReport: Encodable {
         if let sizeSectors { l.append("  size:        \(sizeSectors) sectors") }
         l.append("  keyslots:    \(keyslots.map(String.init).joined(separator: ", "))")
         l.append("  uuid:        \(uuid)")
+        if !requirements.isEmpty {
+            l.append("  requirements: \(requirements.joined(separator: ", "))\(requirements.contains("unknown") ? " (a requirement this libcryptsetup does not know: it will not open the volume)" : "")")
+        }
         if !initialised { l.append("  WARNING:     not initialised (format was interrupted or --no-wipe)") }
         if let e = integrityErrors {
             l.append("  integrity errors: \(IntegrityErrorSummary(count: e.count, lastDevice: e.lastDevice, lastSector: e.lastSector).summary)")

@@ -66,7 +66,7 @@ final class GoldenOutputTests: XCTestCase {
     static let inlineVolume = LUKSInfo(type: "LUKS2", uuid: "0f2c6c7e-5d1b-4b51-9f1e-2f6a1c0b9d11", cipher: "aegis128",
                                        cipherMode: "random", integrity: "aead", tagBytes: 32, layout: .inlineHardware,
                                        sectorSize: 4096, keyBytes: 16, device: "/dev/nvme0n1", dataOffset: 32768,
-                                       keyslots: [0], label: "backups", subsystem: "")
+                                       keyslots: [0], label: "backups", subsystem: "", requirements: ["inline-hw-tags"])
     static let journalVolume = LUKSInfo(type: "LUKS2", uuid: "5a9e0d3c-8c43-4f7e-a1b2-0c9d8e7f6a5b", cipher: "aes",
                                         cipherMode: "gcm-random", integrity: "aead", tagBytes: 28,
                                         layout: .dmIntegrity(journal: true), sectorSize: 4096, keyBytes: 32,

@@ -24,11 +24,11 @@ public enum IntegrityLayout: Sendable, Equatable {
 public struct LUKSInfo: Sendable, Equatable {
     public init(type: String, uuid: String, cipher: String, cipherMode: String, integrity: String?, tagBytes: Int,
                 layout: IntegrityLayout, sectorSize: Int, keyBytes: Int, device: String, dataOffset: UInt64,
-                keyslots: [Int], label: String, subsystem: String) {
+                keyslots: [Int], label: String, subsystem: String, requirements: [String] = []) {
         self.type = type; self.uuid = uuid; self.cipher = cipher; self.cipherMode = cipherMode
         self.integrity = integrity; self.tagBytes = tagBytes; self.layout = layout; self.sectorSize = sectorSize
         self.keyBytes = keyBytes; self.device = device; self.dataOffset = dataOffset; self.keyslots = keyslots
-        self.label = label; self.subsystem = subsystem
+        self.label = label; self.subsystem = subsystem; self.requirements = requirements
     }
 
     public var type: String
@@ -46,6 +46,12 @@ public struct LUKSInfo: Sendable, Equatable {
     public var keyslots: [Int]
     public var label: String
     public var subsystem: String
+    /// The header's mandatory requirements, by libcryptsetup's names
+    /// (`inline-hw-tags`, `online-reencrypt`, ...); `unknown` for one this
+    /// libcryptsetup does not know (it will not open such a volume).
+    public var requirements: [String]
+
+    public var hasUnknownRequirement: Bool { requirements.contains("unknown") }
 }
 
 public struct ActiveVolume: Sendable, Equatable {

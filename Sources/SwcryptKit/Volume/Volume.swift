@@ -379,6 +379,9 @@ public final class VolumeManager {
         try resolver.requireUnused(target)
         let device = try loadHeader(path)
         let info = device.info
+        if info.hasUnknownRequirement {
+            throw SwcryptError(.failure, device: path, "the LUKS2 header has a mandatory requirement this libcryptsetup does not know (see swcrypt dump); a newer cryptsetup made or changed it, and opening it could misread the volume")
+        }
         var warnings = [String]()
         if info.layout == .inlineHardware {
             let facts = target.device
@@ -562,7 +565,14 @@ public final class VolumeManager {
     /// header backup file).
     func loadHeader(_ path: String) throws(SwcryptError) -> LUKSDevice {
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
-        do { try device.load() } catch {
+        do {
+            if let warning = try device.load()?.repairWarning {
+                Diagnostics.shared.log(.warning, "luks2", "\(path): \(warning)")
+            }
+        } catch {
+            if let header = error.header, !header.noHeader {
+                throw SwcryptError(.wrongDevice, device: path, "damaged LUKS2 header: \(header.summary)")
+            }
             throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
         }
         return device
