@@ -33,6 +33,25 @@ final class ValidationTests: XCTestCase {
         }
     }
 
+    /// Malformed keyring references in `map table` text (issue 17.3): refused where
+    /// parsed, or by the validator when well-formed but not a key dm-crypt should load.
+    func testKeyringReferences() {
+        for bad in [":abc:logon:x", "::logon:x", ":16::x", ":16:logon:", ":0:logon:x", ":-16:logon:x", ":16:logon",
+                    ":99999999999999999999:logon:x", ":", ":16", "16:logon:x"] {
+            XCTAssertThrowsError(try KeyReference.parse(bad), bad)
+        }
+        // The description may hold colons (cryptsetup's own are "cryptsetup:UUID-d0").
+        XCTAssertEqual(try KeyReference.parse(":32:logon:cryptsetup:a:b"), .keyring(size: 32, type: "logon", description: "cryptsetup:a:b"))
+        let user = crypt("aegis128-random", "aead", key: .keyring(size: 16, type: "user", description: "swcrypt:t"))
+        XCTAssertTrue(message(.crypt(user), on: ns64)?.contains("'user' key") == true, message(.crypt(user), on: ns64) ?? "accepted")
+        XCTAssertNil(message(.crypt(user), on: ns64, policy: .init(allowInsecure: true)))
+        let keyring = crypt("aegis128-random", "aead", key: .keyring(size: 16, type: "keyring", description: "swcrypt:t"))
+        XCTAssertTrue(message(.crypt(keyring), on: ns64)?.contains("key type 'keyring'") == true)
+        for type in ["logon", "encrypted", "trusted"] {
+            XCTAssertNil(message(.crypt(crypt("aegis128-random", "aead", key: .keyring(size: 16, type: type, description: "d"))), on: ns64), type)
+        }
+    }
+
     func testValidInlineConstructions() {
         for (c, i) in [("aegis128-random", "aead"), ("aes-gcm-random", "aead"), ("chacha20-random", "poly1305"),
                        ("aes-xts-random", "hmac-sha256")] {

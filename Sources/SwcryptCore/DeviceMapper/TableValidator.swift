@@ -78,6 +78,16 @@ public enum TableValidator {
         if c.integrityKeySize != nil && !caps.contains(.integrityKeySize) {
             throw fail("integrity_key_size needs dm-crypt >= 1.28; the kernel has \(version)", .failure)
         }
+        if case .keyring(_, let type, _) = c.key {
+            switch type {
+            case "logon", "encrypted", "trusted": break
+            case "user" where policy.allowInsecure: break
+            case "user":
+                throw fail("the key reference names a 'user' key, whose payload its owner's processes can read back (keyctl print); use a 'logon' key (or --allow-insecure)", .failure)
+            default:
+                throw fail("the key reference names key type '\(type)'; dm-crypt loads only logon, user, encrypted and trusted keys", .failure)
+            }
+        }
         if case .hex = c.key, !policy.allowInsecure {
             throw fail("the table carries a hex key; swcrypt loads keys through the kernel keyring only (:<size>:logon:<description>)", .failure)
         }

@@ -49,15 +49,17 @@ public struct HeaderReadDiagnosis: Sendable, Equatable {
     public init?(debugLines lines: [String]) {
         guard let start = lines.lastIndex(where: { $0.hasPrefix("Trying to read primary LUKS2 header") }) else { return nil }
         var current: Copy? = .primary
-        var found = false, checksum = false, reasons: [String] = []
+        var found = false, checksum = false, refused = false, reasons: [String] = []
         var primary = State.notExamined, secondary = State.notExamined
         var requirementLines = false
         func close() {
             guard let copy = current else { return }
-            let state: State = !found ? .notFound : checksum ? .checksumMismatch : reasons.isEmpty ? .valid : .invalid(reasons)
+            // Some validators refuse without a debug line of their own.
+            let state: State = !found ? .notFound : checksum ? .checksumMismatch
+                : !reasons.isEmpty ? .invalid(reasons) : refused ? .invalid(["libcryptsetup's validation gave no reason"]) : .valid
             if copy == .primary { primary = state } else { secondary = state }
         }
-        func reset() { found = false; checksum = false; reasons = []; requirementLines = false }
+        func reset() { found = false; checksum = false; refused = false; reasons = []; requirementLines = false }
         var repaired: Copy?, repairFailed: Copy?, pending: Copy?
         for line in lines[(start + 1)...] {
             if line.hasPrefix("Trying to read secondary LUKS2 header") {
@@ -78,6 +80,7 @@ public struct HeaderReadDiagnosis: Sendable, Equatable {
             guard current != nil else { continue }
             if line.hasPrefix("LUKS2 header version") { found = true }
             if line.hasPrefix("LUKS2 header checksum error") { checksum = true; continue }
+            if line.hasPrefix("ERROR: LUKS2 validation failed") { refused = true; continue }
             if line == "LUKS2 requirements detected:" { requirementLines = true; continue }
             if requirementLines, line.contains(" - ") { continue }
             if Self.noise.contains(where: { line.hasPrefix($0) }) { continue }
@@ -112,6 +115,9 @@ public struct HeaderReadDiagnosis: Sendable, Equatable {
         if let copy = repaired {
             let damaged = copy == .primary ? primary : secondary
             let other = copy == .primary ? "secondary" : "primary"
+            if damaged == .valid {
+                return "the \(copy.rawValue) LUKS2 header copy was older than the \(other) (an interrupted metadata update?); libcryptsetup rewrote it from the \(other) copy"
+            }
             return "the \(copy.rawValue) LUKS2 header copy was damaged (\(Self.describe(damaged))); libcryptsetup rewrote it from the \(other) copy"
         }
         if let copy = repairFailed {

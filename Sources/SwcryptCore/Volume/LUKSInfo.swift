@@ -52,6 +52,14 @@ public struct LUKSInfo: Sendable, Equatable {
     public var requirements: [String]
 
     public var hasUnknownRequirement: Bool { requirements.contains("unknown") }
+
+    /// 8-4-4-4-12 hex digits, as LUKS2 requires (libcryptsetup derives the mapping's
+    /// device-mapper UUID and the keyring key's description from it).
+    public var hasWellFormedUUID: Bool {
+        let chars = Array(uuid)
+        guard chars.count == 36 else { return false }
+        return chars.enumerated().allSatisfy { i, c in [8, 13, 18, 23].contains(i) ? c == "-" : c.isHexDigit }
+    }
 }
 
 public struct ActiveVolume: Sendable, Equatable {

@@ -41,6 +41,9 @@ public enum PassphraseSource: Sendable, Equatable {
     public func read(device: String) throws(SwcryptError) -> SecretBytes {
         switch self {
         case .file(let path, let range):
+            if let size = range.size, size > Self.maxKeyFileBytes {
+                throw SwcryptError(.failure, device: path, "--keyfile-size \(size) is above the \(Self.maxKeyFileBytes)-byte limit for key material (cryptsetup's default limit; swcrypt keeps key material in locked memory)")
+            }
             let limit = range.size ?? Self.maxKeyFileBytes + 1
             let secret = try readKeyFile(path, skipping: range.offset, atMost: limit)
             if let size = range.size, secret.count < size {

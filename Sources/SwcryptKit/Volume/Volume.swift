@@ -379,6 +379,11 @@ public final class VolumeManager {
         try resolver.requireUnused(target)
         let device = try loadHeader(path)
         let info = device.info
+        if !info.hasWellFormedUUID {
+            // libcryptsetup names the mapping and its keyring key after the UUID and
+            // fails with a bare EINVAL on one that is not a UUID.
+            throw SwcryptError(.failure, device: path, "the LUKS2 header's UUID '\(info.uuid)' is not a UUID (cryptsetup luksUUID --uuid sets one)")
+        }
         if info.hasUnknownRequirement {
             throw SwcryptError(.failure, device: path, "the LUKS2 header has a mandatory requirement this libcryptsetup does not know (see swcrypt dump); a newer cryptsetup made or changed it, and opening it could misread the volume")
         }
@@ -574,6 +579,13 @@ public final class VolumeManager {
                 throw SwcryptError(.wrongDevice, device: path, "damaged LUKS2 header: \(header.summary)")
             }
             throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
+        }
+        // What libcryptsetup accepts but should not (LUKS2MetadataCheck).
+        if let text = try? device.metadataJSON(), let metadata = try? JSONValue(parsing: text) {
+            let problems = LUKS2MetadataCheck.problems(metadata)
+            if !problems.isEmpty {
+                throw SwcryptError(.wrongDevice, device: path, "damaged LUKS2 header: \(problems.joined(separator: "; "))")
+            }
         }
         return device
     }

@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+
+/// Devices that stall or vanish under an open volume (issue 17.4): a suspended
+/// device-mapper device beneath it (I/O to it waits until it is resumed, for
+/// ever) and a null_blk disk powered off beneath it. No command may hang: each
+/// runs under a 60 s bound and must end by itself with one line naming the
+/// cause; `close` removes the volume's mapping.
+final class VanishingDeviceIntegrationTests: LUKSTestCase {
+    var nullBlk: NullBlk?
+    let bound = 60
+
+    override func tearDownWithError() throws {
+        _ = try? sh("dmsetup resume vd-lower 2>/dev/null; true")
+        for name in (try? dmNames()) ?? [] where name.hasPrefix("vd-") && name != "vd-lower" { _ = try? execute(["dmsetup", "remove", "--force", name]) }
+        _ = try? execute(["dmsetup", "remove", "--force", "vd-lower"])
+        nullBlk?.remove()
+        _ = try? sh("rm -rf \(dir)")
+    }
+
+    /// Runs swcrypt under `timeout`: a hang shows as exit 124.
+    func bounded(_ args: [String]) throws -> Result {
+        try execute(["timeout", "--kill-after=5", "\(bound)", VM.swcrypt] + args)
+    }
+
+    func makeVolume(on device: String) throws {
+        try must(["bash", "-c", "printf 'vanishing' > \(dir)/key"])
+        try must([cryptsetup, "luksFormat", "--type", "luks2", "--batch-mode", "--key-file", "\(dir)/key", "--pbkdf", "pbkdf2",
+                  "--pbkdf-force-iterations", "1000", device])
+        let open = try swcrypt("open", device, "vd-vol", "--key-file", "\(dir)/key")
+        XCTAssertEqual(open.status, 0, open.stderr)
+    }
+
+    func testASuspendedDeviceBeneathHangsNothing() throws {
+        let nb = try NullBlk.create("vdnull0", sizeMB: 64)
+        nullBlk = nb
+        let sectors = try must(["blockdev", "--getsz", nb.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try must(["dmsetup", "create", "vd-lower", "--table", "0 \(sectors) linear \(nb.path) 0"])
+        try makeVolume(on: "/dev/mapper/vd-lower")
+        try must(["dmsetup", "suspend", "vd-lower"])
+        XCTAssertEqual(sysfs("/sys/block/\(try dmKernelName("vd-lower"))/dm/suspended"), "1", "the kernel's view: suspended")
+
+        let cases: [(String, [String])] = [
+            ("status of the volume", ["status", "vd-vol"]),
+            ("dump of the device", ["dump", "/dev/mapper/vd-lower"]),
+            ("check of the device", ["check", "/dev/mapper/vd-lower"]),
+            ("format of the device", ["format", "/dev/mapper/vd-lower", "--key-file", "\(dir)/key", "--batch-mode"]),
+            ("map over the device", ["map", "crypt", "vd-map", "/dev/mapper/vd-lower", "--random-key", "--emulate-metadata", "journal"]),
+            ("scrub of the volume", ["scrub", "vd-vol"]),
+        ]
+        var report = [String]()
+        for (what, args) in cases {
+            let started = Date()
+            let r = try bounded(args)
+            let seconds = Date().timeIntervalSince(started)
+            report.append("\(what): exit \(r.status) in \(String(format: "%.1f", seconds)) s: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            XCTAssertNotEqual(r.status, 124, "\(what) hung (killed after \(bound) s)")
+            XCTAssertNotEqual(r.status, 0, "\(what) succeeded on a suspended device")
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(what): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("suspended") || r.stderr.contains("in use") || r.stderr.contains("held"), "\(what): \(r.stderr)")
+        }
+        // close: removes the volume's mapping without touching the device below.
+        let started = Date()
+        let close = try bounded(["close", "vd-vol"])
+        report.append("close: exit \(close.status) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(close.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        XCTAssertEqual(close.status, 0, close.stderr)
+        XCTAssertFalse(try dmNames().contains("vd-vol"), "the volume's mapping is gone")
+        print("vanishing: suspended device beneath:\n  " + report.joined(separator: "\n  "))
+        try must(["dmsetup", "resume", "vd-lower"])
+    }
+
+    func testAPoweredOffDiskBeneathHangsNothing() throws {
+        let nb = try NullBlk.create("vdnull1", sizeMB: 64)
+        nullBlk = nb
+        try makeVolume(on: nb.path)
+        // The disk goes away as if pulled: null_blk deletes its gendisk.
+        try must(["bash", "-c", "echo 0 > /sys/kernel/config/nullb/vdnull1/power"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/block/vdnull1"), "the kernel's view: the disk is gone")
+
+        var report = [String]()
+        for (what, args) in [("status", ["status", "vd-vol"]), ("scrub", ["scrub", "vd-vol"]), ("check", ["check", nb.path]),
+                             ("dump", ["dump", nb.path])] {
+            let started = Date()
+            let r = try bounded(args)
+            report.append("\(what): exit \(r.status) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            XCTAssertNotEqual(r.status, 124, "\(what) hung (killed after \(bound) s)")
+            XCTAssertNotEqual(r.status, 0, "\(what) succeeded on a vanished disk: \(r.stdout)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(what): \(r.stderr)")
+        }
+        let close = try bounded(["close", "vd-vol"])
+        report.append("close: exit \(close.status): \(close.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        XCTAssertEqual(close.status, 0, close.stderr)
+        XCTAssertFalse(try dmNames().contains("vd-vol"), "the volume's mapping is gone")
+        print("vanishing: powered-off disk beneath:\n  " + report.joined(separator: "\n  "))
+    }
+
+    func dmKernelName(_ name: String) throws -> String {
+        let r = try must(["dmsetup", "info", "-c", "--noheadings", "-o", "blkdevname", name])
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
