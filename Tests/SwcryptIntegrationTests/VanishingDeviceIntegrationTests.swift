@@ -18,9 +18,35 @@ final class VanishingDeviceIntegrationTests: LUKSTestCase {
         _ = try? sh("rm -rf \(dir)")
     }
 
-    /// Runs swcrypt under `timeout`: a hang shows as exit 124.
-    func bounded(_ args: [String]) throws -> Result {
-        try execute(["timeout", "--kill-after=5", "\(bound)", VM.swcrypt] + args)
+    /// Runs swcrypt for at most `bound` seconds. A process waiting on a suspended
+    /// device sleeps uninterruptibly (no signal ends it), so when it is still
+    /// running then, `unstick` (resume the device) is run to let it finish, and the
+    /// result says 124, as timeout(1) would.
+    func bounded(_ args: [String], unstick: String? = nil) throws -> Result {
+        let out = "\(dir)/bounded.out", err = "\(dir)/bounded.err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: VM.swcrypt)
+        p.arguments = args
+        p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: err)
+        try p.run()
+        let deadline = Date().addingTimeInterval(TimeInterval(bound))
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        var hung = false
+        if p.isRunning {
+            hung = true
+            p.terminate()
+            if let unstick { _ = try? sh(unstick) }
+            p.waitUntilExit()
+            if let unstick, unstick.contains("resume") { _ = try? sh(unstick.replacingOccurrences(of: "resume", with: "suspend")) }
+        }
+        p.waitUntilExit()
+        return Result(status: hung ? 124 : p.terminationStatus,
+                      stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 
     func makeVolume(on device: String) throws {
@@ -51,7 +77,7 @@ final class VanishingDeviceIntegrationTests: LUKSTestCase {
         var report = [String]()
         for (what, args) in cases {
             let started = Date()
-            let r = try bounded(args)
+            let r = try bounded(args, unstick: "dmsetup resume vd-lower")
             let seconds = Date().timeIntervalSince(started)
             report.append("\(what): exit \(r.status) in \(String(format: "%.1f", seconds)) s: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
             XCTAssertNotEqual(r.status, 124, "\(what) hung (killed after \(bound) s)")
@@ -62,7 +88,7 @@ final class VanishingDeviceIntegrationTests: LUKSTestCase {
         }
         // close: removes the volume's mapping without touching the device below.
         let started = Date()
-        let close = try bounded(["close", "vd-vol"])
+        let close = try bounded(["close", "vd-vol"], unstick: "dmsetup resume vd-lower")
         report.append("close: exit \(close.status) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(close.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         XCTAssertEqual(close.status, 0, close.stderr)
         XCTAssertFalse(try dmNames().contains("vd-vol"), "the volume's mapping is gone")

@@ -1,5 +1,8 @@
 import SwcryptCore
 import SwcryptSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one way from a path on the command line to a block device: what the path
 /// is (sysfs), or one line saying what it is instead.
@@ -27,6 +30,7 @@ public struct BlockResolver: Sendable {
             guard let d = sysfs.blockDevice(major: major, minor: minor) else {
                 throw SwcryptError(.wrongDevice, device: path, "block device \(major):\(minor) is unknown to sysfs")
             }
+            try requireNotSuspended(d.name, path: path)
             return BlockTarget(path: path, device: d)
         case .regularFile:
             throw notBlock("a regular file (attach it with `swcrypt testdev create loop` or losetup)")
@@ -36,6 +40,31 @@ public struct BlockResolver: Sendable {
             throw notBlock(characterDevice(major: major, minor: minor))
         case .other:
             throw notBlock("neither a block nor a character device")
+        }
+    }
+
+    /// Refuses a device that is, or sits on, a suspended device-mapper device: any
+    /// read of it (a header, a signature probe) would wait until it is resumed, for
+    /// ever if nobody does. A suspension that ends within a few seconds (LVM or
+    /// cryptsetup reloading a table) is waited out.
+    public func requireNotSuspended(_ kernelName: String, path: String, waitSeconds: Int = 5) throws(SwcryptError) {
+        for attempt in 0...(waitSeconds * 10) {
+            guard let (kernel, mapping) = sysfs.suspendedDeviceMapper(atOrBeneath: kernelName) else { return }
+            if attempt == waitSeconds * 10 {
+                let which = kernel == kernelName ? "it is a suspended device-mapper device (\(mapping))"
+                    : "the device-mapper device \(mapping) (\(kernel)) beneath it is suspended"
+                throw SwcryptError(.busy, device: path, "\(which): I/O to it waits until it is resumed (dmsetup resume \(mapping)); nothing was done")
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// For the open mapping NAME: the same refusal when a device beneath it (with
+    /// `itself`, or the mapping itself) is suspended.
+    public func requireNotSuspended(mapping name: String, itself: Bool) throws(SwcryptError) {
+        guard let kernel = sysfs.kernelName(ofPath: "/dev/mapper/\(name)") else { return }
+        for k in itself ? [kernel] : sysfs.slaves(of: kernel) {
+            try requireNotSuspended(k, path: "/dev/mapper/\(name)")
         }
     }
 

@@ -30,6 +30,25 @@ extension Mapper {
         }.sorted { $0.name < $1.name }
     }
 
+    /// Removes an open LUKS2 volume by device-mapper alone, without reading its
+    /// header: the mapping NAME, then the dm-integrity layer libcryptsetup put
+    /// beneath it (NAME_dif), if any. For `close` when a device beneath is
+    /// suspended. Refuses a mapping in use.
+    public func removeVolumeMappings(name: String) throws(SwcryptError) {
+        let info: MappingInfo?
+        do { info = try dm.info(name: name) } catch { throw SwcryptError(dm: error) }
+        guard let info else { throw SwcryptError(.wrongDevice, device: name, "no such active mapping") }
+        if info.openCount > 0 {
+            throw SwcryptError(.busy, device: name, "busy, not closed: open \(info.openCount) time(s)")
+        }
+        let below = resolver.sysfs.slaves(of: "dm-\(info.minor)")
+            .compactMap { Files.readText("\(resolver.sysfs.root)/class/block/\($0)/dm/name") }
+        do { try dm.remove(name: name, retry: false) } catch { throw SwcryptError(dm: error) }
+        for layer in below where layer == name + StackNaming.integritySuffix {
+            do { try dm.remove(name: layer, retry: false) } catch { throw SwcryptError(dm: error) }
+        }
+    }
+
     /// Removes the whole stack NAME belongs to, top first. Refuses mappings
     /// swcrypt did not create, and busy ones (naming the holder).
     public func unmap(name: String, deferred: Bool = false) throws(SwcryptError) {

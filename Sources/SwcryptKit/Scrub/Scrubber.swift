@@ -55,10 +55,7 @@ public final class Scrubber {
     public func run(_ r: ScrubRequest, progress: ((WipeProgress) -> Void)? = nil) throws(SwcryptError) -> ScrubResult {
         guard Privileges.isRoot else { throw SwcryptError(.permission, "scrub needs root") }
         let name = try mappingName(r.target)
-        let device: LUKSDevice
-        do { device = try LUKSDevice(activeName: name) } catch {
-            throw SwcryptError(.wrongDevice, device: r.target, "no open LUKS2 volume named \(name)")
-        }
+        let device = try VolumeManager.openVolume(name, resolver: resolver, itself: true)
         let info = device.info
         let volumePath = "/dev/mapper/\(name)"
         let blockBytes = info.sectorSize

@@ -520,6 +520,13 @@ public final class VolumeManager {
             try mapper.unmap(name: name)
             return
         }
+        // libcryptsetup reads the volume's header to close it; beneath a suspended
+        // device that read would wait. device-mapper alone can still remove it.
+        do { try resolver.requireNotSuspended(mapping: name, itself: false) } catch where error.code == .busy {
+            try mapper.removeVolumeMappings(name: name)
+            Diagnostics.shared.log(.warning, "close", "\(name): removed by device-mapper alone, its header unread: \(error.message)")
+            return
+        }
         let device: LUKSDevice
         do { device = try LUKSDevice(activeName: name) } catch {
             throw SwcryptError(.wrongDevice, device: name, "no such active mapping")
@@ -547,11 +554,29 @@ public final class VolumeManager {
 
     public func status(name: String) throws(SwcryptError) -> (LUKSInfo, ActiveVolume?) {
         try Self.requireRoot("status")
+        let device = try Self.openVolume(name, resolver: resolver)
+        return (device.info, device.activeVolume(name: name))
+    }
+
+    /// libcryptsetup's context for the open volume NAME, with its header read.
+    /// Refuses, in bounded time, when a device beneath is suspended (the read would
+    /// wait) or gone: a mapping whose disk was pulled or powered off keeps its
+    /// table, but libcryptsetup then finds no header and reports type "none"
+    /// with no UUID, which would read as a volume with no keyslots.
+    static func openVolume(_ name: String, resolver: BlockResolver, itself: Bool = false) throws(SwcryptError) -> LUKSDevice {
+        try resolver.requireNotSuspended(mapping: name, itself: itself)
         let device: LUKSDevice
         do { device = try LUKSDevice(activeName: name) } catch {
             throw SwcryptError(.wrongDevice, device: name, "no such active mapping")
         }
-        return (device.info, device.activeVolume(name: name))
+        if device.info.uuid.isEmpty {
+            let kernel = resolver.sysfs.kernelName(ofPath: "/dev/mapper/\(name)")
+            let below = kernel.map { resolver.sysfs.slaves(of: $0) } ?? []
+            let what = below.isEmpty ? "no device is beneath it any more (removed or powered off)"
+                : "its header on \(below.map { "/dev/\($0)" }.joined(separator: ", ")) cannot be read"
+            throw SwcryptError(.wrongDevice, device: name, "the mapping is open but \(what); its data cannot be read either; close it with swcrypt close \(name)")
+        }
+        return device
     }
 
     /// Integrity failures the kernel logged for an open volume: lines naming its
@@ -569,6 +594,12 @@ public final class VolumeManager {
     /// libcryptsetup's context on `path` with its LUKS2 header read (a device, or a
     /// header backup file).
     func loadHeader(_ path: String) throws(SwcryptError) -> LUKSDevice {
+        if case .missing(let e) = DeviceNode.of(path: path) {
+            throw SwcryptError(.wrongDevice, device: path, "no such device", errno: e)
+        }
+        if case .block = DeviceNode.of(path: path), let kernel = resolver.sysfs.kernelName(ofPath: path) {
+            try resolver.requireNotSuspended(kernel, path: path)
+        }
         let device = try luks { () throws(LUKSError) in try LUKSDevice(path: path) }
         do {
             if let warning = try device.load()?.repairWarning {

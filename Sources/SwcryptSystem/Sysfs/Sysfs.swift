@@ -87,6 +87,32 @@ public struct Sysfs: Sendable {
             partitions: partitions)
     }
 
+    /// The block devices a device sits on directly (its slaves/: a mapping's tables' devices).
+    public func slaves(of name: String) -> [String] {
+        Files.list("\(root)/class/block/\(name)/slaves").sorted()
+    }
+
+    /// The first suspended device-mapper device at or beneath the block device
+    /// `name` (following slaves/, from a partition its whole disk's), as (kernel
+    /// name, mapping name). I/O to a suspended device waits until it is resumed.
+    public func suspendedDeviceMapper(atOrBeneath name: String) -> (kernelName: String, mappingName: String)? {
+        var queue = [name], seen = Set<String>()
+        while let n = queue.popLast() {
+            guard seen.insert(n).inserted, seen.count < 256 else { continue }
+            let dir = "\(root)/class/block/\(n)"
+            if Files.exists("\(dir)/partition") {
+                let parts = (Files.readLink(dir) ?? "").split(separator: "/")
+                if parts.count >= 2 { queue.append(String(parts[parts.count - 2])) }
+                continue
+            }
+            if Files.readText("\(dir)/dm/suspended") == "1" {
+                return (n, Files.readText("\(dir)/dm/name") ?? n)
+            }
+            queue += Files.list("\(dir)/slaves")
+        }
+        return nil
+    }
+
     /// The controller character-device names ("nvme0") behind a namespace block device.
     public func nvmeControllers(ofNamespace name: String) -> [String] {
         guard let link = Files.readLink("\(root)/class/block/\(name)/device") else { return [] }
