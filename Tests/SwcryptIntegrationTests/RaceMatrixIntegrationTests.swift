@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
 
-/// The race matrix (issue 17.5): pairs of commands started together, each after a
-/// random delay of 0-300 ms, many rounds: map vs map, map vs unmap, open vs close,
+/// The race matrix (issue 17.5): pairs of commands started together, the first
+/// after a random delay of 0-300 ms, the second anywhere in the first one's run
+/// (up to 3-5 s: a command takes 1-3 s under TCG), many rounds: map vs map, map vs unmap, open vs close,
 /// swcrypt vs cryptsetup opening one device, format vs open. Whatever the
 /// interleaving: no process hangs (each is bounded at 120 s), the loser exits with
 /// its documented code and one line, there is never a half stack (a mapping
@@ -39,11 +40,13 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
     final class Box: @unchecked Sendable { var result: Result? }
 
     /// Runs both after random delays, concurrently; each bounded at 120 s (124: hung).
-    func race(_ a: [String], _ b: [String]) -> (Result, Result) {
+    /// `laterBy`: the second one's delay reaches that far (seconds), so that it
+    /// can land anywhere inside the first one's run (a command takes 1-3 s under TCG).
+    func race(_ a: [String], _ b: [String], laterBy: Double = 0.3) -> (Result, Result) {
         let boxes = (Box(), Box())
         let group = DispatchGroup()
-        for (box, args) in [(boxes.0, a), (boxes.1, b)] {
-            let delay = Double.random(in: 0...0.3)
+        for (box, args, most) in [(boxes.0, a, 0.3), (boxes.1, b, laterBy)] {
+            let delay = Double.random(in: 0...most)
             DispatchQueue.global().async(group: group) {
                 Thread.sleep(forTimeInterval: delay)
                 box.result = try? execute(["timeout", "--kill-after=5", "120"] + args)
@@ -109,7 +112,7 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
         outcomes = []
         for round in 1...rounds {
             try VM.wipeSignatures(a.path)
-            let (m, u) = race(map(a.path), [VM.swcrypt, "unmap", "race-m"])
+            let (m, u) = race(map(a.path), [VM.swcrypt, "unmap", "race-m"], laterBy: 5)
             let context = "map vs unmap, round \(round): \(m.status)/\(u.status)"
             XCTAssertNotEqual(m.status, 124, "\(context): map hung"); XCTAssertNotEqual(u.status, 124, "\(context): unmap hung")
             XCTAssertTrue([0, 5].contains(m.status), "\(context): map: \(m.stderr)")
@@ -132,7 +135,7 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
         let keys = try keyringEntries()
         var outcomes = [String]()
         for round in 1...rounds {
-            let (o, c) = race(open("race-v"), [VM.swcrypt, "close", "race-v"])
+            let (o, c) = race(open("race-v"), [VM.swcrypt, "close", "race-v"], laterBy: 4)
             let context = "open vs close, round \(round): \(o.status)/\(c.status)"
             XCTAssertTrue([0, 5].contains(o.status), "\(context): open: \(o.stderr)")
             XCTAssertTrue([0, 4, 5].contains(c.status), "\(context): close: \(c.stderr)")
@@ -145,7 +148,11 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
 
         outcomes = []
         for round in 1...rounds {
-            let (s, c) = race(open("race-s"), [cryptsetup, "open", nb.path, "race-c", "--key-file", "\(dir)/key"])
+            // Either may start first (cryptsetup starts faster than swcrypt under TCG).
+            let theirs = [cryptsetup, "open", nb.path, "race-c", "--key-file", "\(dir)/key"]
+            let swap = Bool.random()
+            let (first, second) = swap ? race(theirs, open("race-s"), laterBy: 2) : race(open("race-s"), theirs, laterBy: 2)
+            let (s, c) = swap ? (second, first) : (first, second)
             let context = "swcrypt open vs cryptsetup open, round \(round): \(s.status)/\(c.status)"
             XCTAssertTrue((s.status == 0) != (c.status == 0), "\(context): exactly one opens: \(s.stderr) | \(c.stderr)")
             if s.status != 0 { XCTAssertEqual(s.status, 5, "\(context): \(s.stderr)"); oneLine(s, context) }
@@ -160,7 +167,7 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
         for round in 1...rounds {
             // format (a new passphrase) against open (the old one): never both.
             let (f, o) = race([VM.swcrypt, "format", nb.path, "--key-file", "\(dir)/key2", "--batch-mode", "--no-wipe",
-                               "--integrity-mode", "journal"] + fastPBKDF, open("race-f"))
+                               "--integrity-mode", "journal"] + fastPBKDF, open("race-f"), laterBy: 3)
             let context = "format vs open, round \(round): \(f.status)/\(o.status)"
             XCTAssertNotEqual(f.status, 124, "\(context): format hung"); XCTAssertNotEqual(o.status, 124, "\(context): open hung")
             XCTAssertFalse(f.status == 0 && o.status == 0, "\(context): the volume was formatted under an open mapping, or opened from a header being replaced")

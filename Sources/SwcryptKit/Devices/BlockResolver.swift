@@ -47,11 +47,11 @@ public struct BlockResolver: Sendable {
     /// read of it (a header, a signature probe) would wait until it is resumed, for
     /// ever if nobody does. A suspension that ends within a few seconds (LVM or
     /// cryptsetup reloading a table) is waited out.
-    public func requireNotSuspended(_ kernelName: String, path: String, waitSeconds: Int = 5) throws(SwcryptError) {
+    public func requireNotSuspended(_ kernelName: String, path: String, beneath: Bool = false, waitSeconds: Int = 5) throws(SwcryptError) {
         for attempt in 0...(waitSeconds * 10) {
             guard let (kernel, mapping) = sysfs.suspendedDeviceMapper(atOrBeneath: kernelName) else { return }
             if attempt == waitSeconds * 10 {
-                let which = kernel == kernelName ? "it is a suspended device-mapper device (\(mapping))"
+                let which = kernel == kernelName && !beneath ? "it is a suspended device-mapper device (\(mapping))"
                     : "the device-mapper device \(mapping) (\(kernel)) beneath it is suspended"
                 throw SwcryptError(.busy, device: path, "\(which): I/O to it waits until it is resumed (dmsetup resume \(mapping)); nothing was done")
             }
@@ -64,8 +64,18 @@ public struct BlockResolver: Sendable {
     public func requireNotSuspended(mapping name: String, itself: Bool) throws(SwcryptError) {
         guard let kernel = sysfs.kernelName(ofPath: "/dev/mapper/\(name)") else { return }
         for k in itself ? [kernel] : sysfs.slaves(of: kernel) {
-            try requireNotSuspended(k, path: "/dev/mapper/\(name)")
+            try requireNotSuspended(k, path: "/dev/mapper/\(name)", beneath: !itself)
         }
+    }
+
+    /// The suspended device-mapper device beneath the open mapping NAME, if any
+    /// (no waiting): what `close` must not read through.
+    public func suspendedDevice(beneath name: String) -> (kernelName: String, mappingName: String)? {
+        guard let kernel = sysfs.kernelName(ofPath: "/dev/mapper/\(name)") else { return nil }
+        for k in sysfs.slaves(of: kernel) {
+            if let found = sysfs.suspendedDeviceMapper(atOrBeneath: k) { return found }
+        }
+        return nil
     }
 
     /// What a character device is, with the block device to use where there is one.

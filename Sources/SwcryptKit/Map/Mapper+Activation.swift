@@ -180,7 +180,12 @@ extension Mapper {
             return try dm.create(name: name, uuid: uuid, table: table, readOnly: readOnly)
         } catch {
             // Look again before reporting: exists already, or the kernel refused.
-            if let e = error.errno, e == .resourceBusy || e == .fileExists, (try? dm.info(name: name)) != nil {
+            // (libdevmapper does not always carry the ioctl's errno: a name taken
+            // by another process between our check and our create came back as a
+            // bare "create failed" in the race matrix; the mapping being there is
+            // what decides.)
+            if error.errno == nil || error.errno == .resourceBusy || error.errno == .fileExists,
+               (try? dm.info(name: name)) ?? nil != nil {
                 throw SwcryptError(.busy, device: name, "a mapping of that name exists already")
             }
             throw SwcryptError(dm: error)

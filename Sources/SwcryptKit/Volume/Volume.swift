@@ -522,9 +522,9 @@ public final class VolumeManager {
         }
         // libcryptsetup reads the volume's header to close it; beneath a suspended
         // device that read would wait. device-mapper alone can still remove it.
-        do { try resolver.requireNotSuspended(mapping: name, itself: false) } catch where error.code == .busy {
+        if let (kernel, below) = resolver.suspendedDevice(beneath: name) {
             try mapper.removeVolumeMappings(name: name)
-            Diagnostics.shared.log(.warning, "close", "\(name): removed by device-mapper alone, its header unread: \(error.message)")
+            Diagnostics.shared.log(.warning, "close", "\(name): removed by device-mapper alone, its LUKS2 header unread: \(below) (\(kernel)) beneath it is suspended")
             return
         }
         let device: LUKSDevice
