@@ -127,7 +127,7 @@ final class HeaderCorpusIntegrationTests: XCTestCase {
             let r = try swcrypt("dump", path)
             let err = stderrLines(r)
             let context = "\(c.name) (\(c.outcome)): exit \(r.status), stderr \(err)"
-            table.append("\(c.name): exit \(r.status) \(err.first ?? "")")
+            table.append("header-corpus: \(c.name): exit \(r.status) \(err.first ?? "")")
             defer { try? FileManager.default.removeItem(atPath: path) }
             switch c.outcome {
             case .refused, .noHeader:
@@ -164,6 +164,7 @@ final class HeaderCorpusIntegrationTests: XCTestCase {
                 XCTAssertTrue(r.stdout.contains("requirements: unknown"), context)
             }
         }
+        // One line per case, each prefixed (Scripts/test's summary greps "failed").
         print("header-corpus: \(cases.count) cases\n" + table.joined(separator: "\n"))
     }
 
