@@ -570,6 +570,10 @@ public final class VolumeManager {
             throw SwcryptError(.wrongDevice, device: name, "no such active mapping")
         }
         if device.info.uuid.isEmpty {
+            let dmUUID = (try? Mapper.privileged())?.info(name: name)?.uuid ?? ""
+            if !dmUUID.hasPrefix("CRYPT-LUKS") {
+                throw SwcryptError(.wrongDevice, device: name, "not a LUKS2 volume (device-mapper UUID '\(dmUUID)'); swcrypt ls lists the mappings swcrypt's map made")
+            }
             let kernel = resolver.sysfs.kernelName(ofPath: "/dev/mapper/\(name)")
             let below = kernel.map { resolver.sysfs.slaves(of: $0) } ?? []
             let what = below.isEmpty ? "no device is beneath it any more (removed or powered off)"
