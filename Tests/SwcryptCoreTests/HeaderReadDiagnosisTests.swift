@@ -128,4 +128,52 @@ final class HeaderReadDiagnosisTests: XCTestCase {
         XCTAssertEqual(d, HeaderReadDiagnosis(primary: .valid, secondary: .valid))
         XCTAssertNil(d.repairWarning)
     }
+
+    /// The magic is there but the binary header is not usable: a reason, not "no header".
+    func testABinaryHeaderRefusalIsAReason() throws {
+        let d = try XCTUnwrap(HeaderReadDiagnosis(debugLines: lines("""
+            Trying to read primary LUKS2 header at offset 0x0.
+            Reusing open ro fd on device x.img
+            LUKS2 header has bogus size 0x3039.
+            Trying to read secondary LUKS2 header at offset 0x4000.
+            LUKS2 header version 2 of size 16384 bytes, checksum sha256.
+            LUKS2 header checksum error (offset 16384).
+            LUKS2 header read failed (-22).
+            """)))
+        XCTAssertEqual(d, HeaderReadDiagnosis(primary: .invalid(["LUKS2 header has bogus size 0x3039."]), secondary: .checksumMismatch))
+        XCTAssertFalse(d.noHeader)
+        XCTAssertTrue(d.copyFailed)
+    }
+
+    /// A reason logged before "Repairing JSON metadata." and not after it: the
+    /// in-memory repair made the copy valid.
+    func testAReasonTheRepairCuredIsNoReason() throws {
+        let d = try XCTUnwrap(HeaderReadDiagnosis(debugLines: lines("""
+            Trying to read primary LUKS2 header at offset 0x0.
+            LUKS2 header version 2 of size 16384 bytes, checksum sha256.
+            Keyslot 0 area overlaps legacy field.
+            Repairing JSON metadata.
+            Trying to read secondary LUKS2 header at offset 0x4000.
+            LUKS2 header version 2 of size 16384 bytes, checksum sha256.
+            Device size 20971520, offset 16777216.
+            """)))
+        XCTAssertEqual(d, HeaderReadDiagnosis(primary: .valid, secondary: .valid))
+        XCTAssertFalse(d.copyFailed, "both copies read: a failure after them is not the copies' fault")
+    }
+
+    /// With libcryptsetup's locking off it does not write the repair.
+    func testNoRepairWhenAutoRecoveryIsDisabled() throws {
+        let d = try XCTUnwrap(HeaderReadDiagnosis(debugLines: lines("""
+            Trying to read primary LUKS2 header at offset 0x0.
+            LUKS2 header version 2 of size 16384 bytes, checksum sha256.
+            LUKS2 header checksum error (offset 0).
+            Trying to read secondary LUKS2 header at offset 0x4000.
+            LUKS2 header version 2 of size 16384 bytes, checksum sha256.
+            Device size 20971520, offset 16777216.
+            Disabling header auto-recovery due to locking being disabled.
+            Primary LUKS2 header requires recovery.
+            """)))
+        XCTAssertNil(d.repaired)
+        XCTAssertEqual(d.repairFailed, .primary)
+    }
 }

@@ -23,7 +23,11 @@ final class LUKS2MetadataCheckTests: XCTestCase {
         XCTAssertEqual(LUKS2MetadataCheck.problems(try metadata(salt: "AAAAAAAAAAAAAAAAAAAAAA==", digest: digest32)),
                        ["digest 0's salt is 16 bytes, not 32 (libcryptsetup would accept any passphrase)"])
         XCTAssertEqual(LUKS2MetadataCheck.problems(try metadata(salt: salt32, digest: "AAAAAAAA")),
-                       ["digest 0's digest is 6 bytes, not 20-64 (libcryptsetup would accept any passphrase)"])
+                       ["digest 0's digest is 6 bytes, not 20 or 32 (libcryptsetup would accept any passphrase)"])
+        // Within 20...64 but neither 20 nor sha256's 32: accepted for any key too.
+        XCTAssertEqual(LUKS2MetadataCheck.problems(try metadata(salt: salt32, digest: String(repeating: "A", count: 32))),
+                       ["digest 0's digest is 24 bytes, not 20 or 32 (libcryptsetup would accept any passphrase)"])
+        XCTAssertEqual(LUKS2MetadataCheck.problems(try metadata(salt: nil, digest: digest32)), ["digest 0 has no salt value"])
         XCTAssertEqual(LUKS2MetadataCheck.problems(try metadata(salt: "@@@@", digest: digest32)), ["digest 0's salt is not base64"])
     }
 

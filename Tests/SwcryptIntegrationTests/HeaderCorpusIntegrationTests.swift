@@ -28,6 +28,9 @@ final class HeaderCorpusIntegrationTests: XCTestCase {
         case loads(open: Int32)
         /// A mandatory requirement libcryptsetup does not know: dump shows it, open exits 1.
         case unmetRequirement
+        /// libcryptsetup reads it and would unlock it with any passphrase
+        /// (LUKS2MetadataCheck): dump shows it with a warning, open refuses (exit 4).
+        case unsafeDigest
 
         var description: String {
             switch self {
@@ -37,6 +40,7 @@ final class HeaderCorpusIntegrationTests: XCTestCase {
             case .opens: return "opens"
             case .loads(let code): return "loads, open exits \(code)"
             case .unmetRequirement: return "unmet requirement"
+            case .unsafeDigest: return "unsafe digest"
             }
         }
     }
@@ -138,9 +142,7 @@ final class HeaderCorpusIntegrationTests: XCTestCase {
                 if c.outcome == .noHeader {
                     XCTAssertTrue(r.stderr.contains("no LUKS2 header here"), context)
                 } else {
-                    // Each copy's fault, or swcrypt's own check (LUKS2MetadataCheck).
-                    XCTAssertTrue(r.stderr.contains("damaged LUKS2 header: primary copy: ") && r.stderr.contains("; secondary copy: ")
-                                  || r.stderr.contains("damaged LUKS2 header: digest "), context)
+                    XCTAssertTrue(r.stderr.contains("damaged LUKS2 header: primary copy: ") && r.stderr.contains("; secondary copy: "), context)
                     XCTAssertFalse(r.stderr.contains("copy: not examined"), context)
                 }
             case .repaired(let copy):
@@ -162,6 +164,12 @@ final class HeaderCorpusIntegrationTests: XCTestCase {
             case .unmetRequirement:
                 XCTAssertEqual(r.status, 0, context)
                 XCTAssertTrue(r.stdout.contains("requirements: unknown"), context)
+            case .unsafeDigest:
+                XCTAssertEqual(r.status, 0, context)
+                XCTAssertEqual(err.count, 1, context)
+                XCTAssertTrue(err.first?.hasPrefix("warning: \(path): damaged LUKS2 header: digest 0") == true, context)
+                XCTAssertTrue(err.first?.hasSuffix("swcrypt will not open it or change its keys") == true, context)
+                XCTAssertTrue(r.stdout.contains("type:        LUKS2"), context)
             }
         }
         // One line per case, each prefixed (Scripts/test's summary greps "failed").
@@ -192,8 +200,9 @@ final class HeaderCorpusIntegrationTests: XCTestCase {
                 XCTAssertEqual(err.count, 1, context)
                 XCTAssertTrue(err.first?.hasPrefix("swcrypt: \(loop): ") == true, context)
                 XCTAssertFalse(mapped, "\(context): a mapping was left")
-            case .refused, .noHeader, .unmetRequirement:
+            case .refused, .noHeader, .unmetRequirement, .unsafeDigest:
                 XCTAssertEqual(r.status, c.outcome == .unmetRequirement ? 1 : 4, context)
+                if c.outcome == .unsafeDigest { XCTAssertTrue(r.stderr.contains("damaged LUKS2 header: digest 0"), context) }
                 XCTAssertEqual(err.count, 1, context)
                 XCTAssertTrue(err.first?.hasPrefix("swcrypt: \(loop): ") == true, context)
                 XCTAssertFalse(mapped, "\(context): a mapping was left")
@@ -335,19 +344,19 @@ extension HeaderCorpusIntegrationTests {
         C(name: "magic-secondary", outcome: .repaired("secondary")) { $0.poke(1, at: 0, Array("XXXXXX".utf8)) },
         C(name: "magic-both", outcome: .noHeader) { $0.poke(0, at: 0, Array("XXXXXX".utf8)); $0.poke(1, at: 0, Array("XXXXXX".utf8)) },
         C(name: "zeroed-both", outcome: .noHeader) { $0.bytes = [UInt8](repeating: 0, count: $0.bytes.count) },
-        C(name: "version-3-both", outcome: .noHeader) {
+        C(name: "version-3-both", outcome: .refused) {
             for c in 0...1 { $0.pokeBigEndian(c, at: 6, 3, width: 2); try $0.fixChecksum(c) }
         },
         C(name: "version-1-primary", outcome: .noHeader) { $0.pokeBigEndian(0, at: 6, 1, width: 2); try $0.fixChecksum(0) },
-        C(name: "hdr-size-odd-both", outcome: .noHeader) {
+        C(name: "hdr-size-odd-both", outcome: .refused) {
             for c in 0...1 { $0.pokeBigEndian(c, at: 8, 12345, width: 8); try $0.fixChecksum(c) }
         },
-        C(name: "hdr-size-huge-both", outcome: .noHeader) {
+        C(name: "hdr-size-huge-both", outcome: .refused) {
             for c in 0...1 { $0.pokeBigEndian(c, at: 8, UInt64.max, width: 8); try $0.fixChecksum(c) }
         },
         C(name: "hdr-size-mismatch-primary", outcome: .repaired("primary")) { $0.pokeBigEndian(0, at: 8, 32768, width: 8); try $0.fixChecksum(0) },
         C(name: "hdr-offset-wrong-secondary", outcome: .repaired("secondary")) { $0.pokeBigEndian(1, at: 256, 0, width: 8); try $0.fixChecksum(1) },
-        C(name: "hdr-offset-wrong-both", outcome: .noHeader) {
+        C(name: "hdr-offset-wrong-both", outcome: .refused) {
             for c in 0...1 { $0.pokeBigEndian(c, at: 256, 8192, width: 8); try $0.fixChecksum(c) }
         },
         C(name: "seqid-older-primary", outcome: .repaired("primary")) {
@@ -448,9 +457,11 @@ extension HeaderCorpusIntegrationTests {
         editing("digest-keyslots-not-array", .refused, ["digests", "0", "keyslots"], "0"),
         editing("digest-unknown-type", .loads(open: 1), ["digests", "0", "type"], "md5"),
         // libcryptsetup 2.8.8 accepts these three and then unlocks with any passphrase; swcrypt refuses them (LUKS2MetadataCheck).
-        editing("digest-missing-digest", .refused, ["digests", "0", "digest"], nil),
-        editing("digest-salt-16-bytes", .refused, ["digests", "0", "salt"], "AAAAAAAAAAAAAAAAAAAAAA=="),
-        editing("digest-6-bytes", .refused, ["digests", "0", "digest"], "AAAAAAAA"),
+        editing("digest-missing-digest", .unsafeDigest, ["digests", "0", "digest"], nil),
+        editing("digest-salt-16-bytes", .unsafeDigest, ["digests", "0", "salt"], "AAAAAAAAAAAAAAAAAAAAAA=="),
+        editing("digest-6-bytes", .unsafeDigest, ["digests", "0", "digest"], "AAAAAAAA"),
+        // 24 bytes: within 20-64, but neither 20 nor sha256's 32.
+        editing("digest-24-bytes", .unsafeDigest, ["digests", "0", "digest"], "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
         C(name: "digest-none", outcome: .refused) { try $0.edit(["digests"], [String: Any]()) },
         C(name: "keyslot-two-digests", outcome: .refused) { h in
             var j = try h.json()

@@ -11,9 +11,9 @@ final class VanishingDeviceIntegrationTests: LUKSTestCase {
     let bound = 60
 
     override func tearDownWithError() throws {
-        _ = try? sh("dmsetup resume vd-lower 2>/dev/null; true")
+        _ = try? sh("dmsetup resume vd-lower 2>/dev/null; dmsetup resume vd-lower2 2>/dev/null; true")
         for name in (try? dmNames()) ?? [] where name.hasPrefix("vd-") && name != "vd-lower" { _ = try? execute(["dmsetup", "remove", "--force", name]) }
-        _ = try? execute(["dmsetup", "remove", "--force", "vd-lower"])
+        for lower in ["vd-lower", "vd-lower2"] { _ = try? execute(["dmsetup", "remove", "--force", lower]) }
         nullBlk?.remove()
         _ = try? sh("rm -rf \(dir)")
     }
@@ -119,6 +119,37 @@ final class VanishingDeviceIntegrationTests: LUKSTestCase {
         XCTAssertEqual(close.status, 0, close.stderr)
         XCTAssertFalse(try dmNames().contains("vd-vol"), "the volume's mapping is gone")
         print("vanishing: powered-off disk beneath:\n  " + report.joined(separator: "\n  "))
+    }
+
+    /// A volume on the dm-integrity layout over a suspended device: close must not
+    /// remove the running NAME_dif (its flush would wait on the suspended device):
+    /// it refuses in bounded time, leaves both mappings, and closes once resumed.
+    func testADmIntegrityVolumeOverASuspendedDeviceIsNotHalfClosed() throws {
+        let nb = try NullBlk.create("vdnull2", sizeMB: 64)
+        nullBlk = nb
+        let sectors = try must(["blockdev", "--getsz", nb.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try must(["dmsetup", "create", "vd-lower2", "--table", "0 \(sectors) linear \(nb.path) 0"])
+        try must(["bash", "-c", "printf 'vanishing' > \(dir)/key"])
+        let fmt = try execute([VM.swcrypt, "format", "/dev/mapper/vd-lower2", "--key-file", "\(dir)/key", "--batch-mode", "--no-wipe",
+                               "--integrity-mode", "journal"] + fastPBKDF)
+        XCTAssertEqual(fmt.status, 0, fmt.stderr)
+        let open = try swcrypt("open", "/dev/mapper/vd-lower2", "vd-int", "--key-file", "\(dir)/key")
+        XCTAssertEqual(open.status, 0, open.stderr)
+        XCTAssertTrue(try dmNames().isSuperset(of: ["vd-int", "vd-int_dif"]), "the volume and its dm-integrity layer")
+        try must(["dmsetup", "suspend", "vd-lower2"])
+        let started = Date()
+        let close = try bounded(["close", "vd-int"], unstick: "dmsetup resume vd-lower2")
+        let seconds = Date().timeIntervalSince(started)
+        XCTAssertNotEqual(close.status, 124, "close hung")
+        XCTAssertEqual(close.status, 5, close.stderr)
+        XCTAssertEqual(close.stderr.split(separator: "\n").count, 1, close.stderr)
+        XCTAssertTrue(close.stderr.contains("dm-integrity layer vd-int_dif would flush to vd-lower2"), close.stderr)
+        XCTAssertTrue(try dmNames().isSuperset(of: ["vd-int", "vd-int_dif"]), "nothing was half removed")
+        print("vanishing: dm-integrity volume over a suspended device: close exit \(close.status) in \(String(format: "%.1f", seconds)) s: \(close.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        try must(["dmsetup", "resume", "vd-lower2"])
+        let again = try swcrypt("close", "vd-int")
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertFalse(try dmNames().contains { $0.hasPrefix("vd-int") }, "closed once resumed")
     }
 
     func dmKernelName(_ name: String) throws -> String {

@@ -41,7 +41,13 @@ public struct HeaderReadDiagnosis: Sendable, Equatable {
     static let noise = [
         "Reusing open", "LUKS2 header version", "Checksum:", "Repairing JSON metadata.", "ERROR: LUKS2 validation failed",
         "LUKS2 requirements detected:", "Opening locked device", "Verifying lock", "Acquiring", "Device ", "Trying to open",
-        "Direct-io", "Blkid probe", "Trying to write", "Cannot open", "Only ", "PBKDF ",
+        "Direct-io", "Blkid probe", "Trying to write", "Cannot open",
+    ]
+
+    /// hdr_disk_sanity_check_pre's refusals: the magic was there, the binary
+    /// header is not usable (logged before, and instead of, "LUKS2 header version").
+    static let binaryHeaderRefusals = [
+        "Unsupported LUKS2 header version", "LUKS2 offset ", "LUKS2 header has bogus size",
     ]
 
     /// Parses the debug lines of one `crypt_load`, in order. Nil when they hold no
@@ -60,7 +66,7 @@ public struct HeaderReadDiagnosis: Sendable, Equatable {
             if copy == .primary { primary = state } else { secondary = state }
         }
         func reset() { found = false; checksum = false; refused = false; reasons = []; requirementLines = false }
-        var repaired: Copy?, repairFailed: Copy?, pending: Copy?
+        var repaired: Copy?, repairFailed: Copy?, pending: Copy?, recoveryDisabled = false
         for line in lines[(start + 1)...] {
             if line.hasPrefix("Trying to read secondary LUKS2 header") {
                 // When the primary has no magic, libcryptsetup probes every known
@@ -76,10 +82,19 @@ public struct HeaderReadDiagnosis: Sendable, Equatable {
                 continue
             }
             if line.hasSuffix("LUKS2 header recovery failed.") { repairFailed = pending; pending = nil; continue }
+            if line.hasPrefix("Disabling header auto-recovery") { recoveryDisabled = true; continue }
             if line.hasPrefix("LUKS2 header read failed") || line.hasPrefix("Device size") { close(); current = nil; continue }
             guard current != nil else { continue }
             if line.hasPrefix("LUKS2 header version") { found = true }
+            if Self.binaryHeaderRefusals.contains(where: { line.hasPrefix($0) }) {
+                found = true; refused = true
+                if !reasons.contains(line) { reasons.append(line) }
+                continue
+            }
             if line.hasPrefix("LUKS2 header checksum error") { checksum = true; continue }
+            // libcryptsetup validates again after repairing the JSON in memory: the
+            // reasons of the first pass count only if the second pass logs them too.
+            if line == "Repairing JSON metadata." { reasons = []; continue }
             if line.hasPrefix("ERROR: LUKS2 validation failed") { refused = true; continue }
             if line == "LUKS2 requirements detected:" { requirementLines = true; continue }
             if requirementLines, line.contains(" - ") { continue }
@@ -87,9 +102,15 @@ public struct HeaderReadDiagnosis: Sendable, Equatable {
             if found, !reasons.contains(line) { reasons.append(line) }
         }
         close()
-        if let p = pending, repairFailed == nil { repaired = p }
+        if let p = pending, repairFailed == nil {
+            if recoveryDisabled { repairFailed = p } else { repaired = p }
+        }
         self.init(primary: primary, secondary: secondary, repaired: repaired, repairFailed: repairFailed)
     }
+
+    /// At least one copy was refused or missing (else the read failed for another
+    /// reason, after both copies were read: a device too small, ambiguous signatures).
+    public var copyFailed: Bool { primary != .valid || secondary != .valid }
 
     /// Neither copy has LUKS2 magic: not a LUKS2 header at all.
     public var noHeader: Bool { primary == .notFound && (secondary == .notFound || secondary == .notExamined) }

@@ -53,7 +53,11 @@ public struct BlockResolver: Sendable {
             if attempt == waitSeconds * 10 {
                 let which = kernel == kernelName && !beneath ? "it is a suspended device-mapper device (\(mapping))"
                     : "the device-mapper device \(mapping) (\(kernel)) beneath it is suspended"
-                throw SwcryptError(.busy, device: path, "\(which): I/O to it waits until it is resumed (dmsetup resume \(mapping)); nothing was done")
+                // A volume suspended by cryptsetup luksSuspend has its key wiped:
+                // only luksResume (with the passphrase) brings it back.
+                let dmUUID = Files.readText("\(sysfs.root)/class/block/\(kernel)/dm/uuid") ?? ""
+                let resume = dmUUID.hasPrefix("CRYPT-") ? "cryptsetup luksResume \(mapping)" : "dmsetup resume \(mapping)"
+                throw SwcryptError(.busy, device: path, "\(which): I/O to it waits until it is resumed (\(resume)); nothing was done")
             }
             usleep(100_000)
         }

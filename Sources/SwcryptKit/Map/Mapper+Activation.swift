@@ -184,8 +184,11 @@ extension Mapper {
             // by another process between our check and our create came back as a
             // bare "create failed" in the race matrix; the mapping being there is
             // what decides.)
-            if error.errno == nil || error.errno == .resourceBusy || error.errno == .fileExists,
-               (try? dm.info(name: name)) ?? nil != nil {
+            // (A table the kernel refused also comes without errno, but with the
+            // kernel's line: that one is reported as it is.)
+            let taken = error.errno == .resourceBusy || error.errno == .fileExists
+                || (error.errno == nil && error.kernelMessages.isEmpty)
+            if taken, (try? dm.info(name: name)) ?? nil != nil {
                 throw SwcryptError(.busy, device: name, "a mapping of that name exists already")
             }
             throw SwcryptError(dm: error)

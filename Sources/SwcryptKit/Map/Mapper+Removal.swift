@@ -31,20 +31,31 @@ extension Mapper {
     }
 
     /// Removes an open LUKS2 volume by device-mapper alone, without reading its
-    /// header: the mapping NAME, then the dm-integrity layer libcryptsetup put
-    /// beneath it (NAME_dif), if any. For `close` when a device beneath is
-    /// suspended. Refuses a mapping in use.
-    public func removeVolumeMappings(name: String) throws(SwcryptError) {
+    /// header, for `close` when a device beneath is suspended: the mapping NAME
+    /// (its dm UUID must be libcryptsetup's, CRYPT-...), and the dm-integrity layer
+    /// libcryptsetup put beneath it (NAME_dif) when that layer is itself the
+    /// suspended device. When NAME_dif is running above the suspended device,
+    /// nothing is removed: removing a running dm-integrity device flushes its
+    /// buffers to the device below, which would wait on the suspended one (and
+    /// NAME alone gone would leave NAME_dif for no command to find).
+    public func removeVolumeMappings(name: String, suspended: String) throws(SwcryptError) {
         let info: MappingInfo?
         do { info = try dm.info(name: name) } catch { throw SwcryptError(dm: error) }
         guard let info else { throw SwcryptError(.wrongDevice, device: name, "no such active mapping") }
+        guard info.uuid.hasPrefix("CRYPT-") else {
+            throw SwcryptError(.wrongDevice, device: name, "not a volume libcryptsetup opened (device-mapper UUID '\(info.uuid)'); not removed")
+        }
         if info.openCount > 0 {
             throw SwcryptError(.busy, device: name, "busy, not closed: open \(info.openCount) time(s)")
         }
-        let below = resolver.sysfs.slaves(of: "dm-\(info.minor)")
+        let layers = resolver.sysfs.slaves(of: "dm-\(info.minor)")
             .compactMap { Files.readText("\(resolver.sysfs.root)/class/block/\($0)/dm/name") }
+            .filter { $0 == name + StackNaming.integritySuffix }
+        if let running = layers.first(where: { $0 != suspended }) {
+            throw SwcryptError(.busy, device: name, "not closed: its dm-integrity layer \(running) would flush to \(suspended), which is suspended; resume \(suspended), then close again")
+        }
         do { try dm.remove(name: name, retry: false) } catch { throw SwcryptError(dm: error) }
-        for layer in below where layer == name + StackNaming.integritySuffix {
+        for layer in layers {
             do { try dm.remove(name: layer, retry: false) } catch { throw SwcryptError(dm: error) }
         }
     }

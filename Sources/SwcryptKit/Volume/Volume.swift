@@ -522,8 +522,14 @@ public final class VolumeManager {
         }
         // libcryptsetup reads the volume's header to close it; beneath a suspended
         // device that read would wait. device-mapper alone can still remove it.
-        if let (kernel, below) = resolver.suspendedDevice(beneath: name) {
-            try mapper.removeVolumeMappings(name: name)
+        // (A suspension of a few seconds, a table reload, is waited out first.)
+        var stalled = resolver.suspendedDevice(beneath: name)
+        for _ in 0..<50 where stalled != nil {
+            usleep(100_000)
+            stalled = resolver.suspendedDevice(beneath: name)
+        }
+        if let (kernel, below) = stalled {
+            try mapper.removeVolumeMappings(name: name, suspended: below)
             Diagnostics.shared.log(.warning, "close", "\(name): removed by device-mapper alone, its LUKS2 header unread: \(below) (\(kernel)) beneath it is suspended")
             return
         }
@@ -576,9 +582,13 @@ public final class VolumeManager {
             }
             let kernel = resolver.sysfs.kernelName(ofPath: "/dev/mapper/\(name)")
             let below = kernel.map { resolver.sysfs.slaves(of: $0) } ?? []
-            let what = below.isEmpty ? "no device is beneath it any more (removed or powered off)"
-                : "its header on \(below.map { "/dev/\($0)" }.joined(separator: ", ")) cannot be read"
-            throw SwcryptError(.wrongDevice, device: name, "the mapping is open but \(what); its data cannot be read either; close it with swcrypt close \(name)")
+            // A disk pulled or powered off leaves its name in slaves/ but not in /sys/class/block.
+            let present = below.filter { Files.exists("\(resolver.sysfs.root)/class/block/\($0)/dev") }
+            if present.isEmpty {
+                let gone = below.isEmpty ? "no device is beneath it any more" : "its device \(below.joined(separator: ", ")) is gone"
+                throw SwcryptError(.wrongDevice, device: name, "the mapping is open but \(gone) (removed or powered off): neither its header nor its data can be read; close it with swcrypt close \(name)")
+            }
+            throw SwcryptError(.wrongDevice, device: name, "its LUKS2 header cannot be read from \(present.map { "/dev/\($0)" }.joined(separator: ", ")) (a detached header, or the header wiped or damaged since it was opened)")
         }
         return device
     }
@@ -590,14 +600,17 @@ public final class VolumeManager {
         IntegrityErrorSummary.scan(KernelLogWindow.history(), devices: Watcher().volume(name: name)?.kernelNames ?? [])
     }
 
-    /// The header of a device or of a header backup file.
+    /// The header of a device or of a header backup file. A header swcrypt would
+    /// not open (LUKS2MetadataCheck) is still shown, with the problem as a warning:
+    /// dump is what an admin reads before a repair.
     public func dump(path: String) throws(SwcryptError) -> LUKSInfo {
-        try loadHeader(path).info
+        try loadHeader(path, strict: false).info
     }
 
     /// libcryptsetup's context on `path` with its LUKS2 header read (a device, or a
-    /// header backup file).
-    func loadHeader(_ path: String) throws(SwcryptError) -> LUKSDevice {
+    /// header backup file). `strict`: refuse what libcryptsetup reads but swcrypt
+    /// will not unlock or change (LUKS2MetadataCheck); otherwise warn about it.
+    func loadHeader(_ path: String, strict: Bool = true) throws(SwcryptError) -> LUKSDevice {
         if case .missing(let e) = DeviceNode.of(path: path) {
             throw SwcryptError(.wrongDevice, device: path, "no such device", errno: e)
         }
@@ -610,16 +623,20 @@ public final class VolumeManager {
                 Diagnostics.shared.log(.warning, "luks2", "\(path): \(warning)")
             }
         } catch {
-            if let header = error.header, !header.noHeader {
-                throw SwcryptError(.wrongDevice, device: path, "damaged LUKS2 header: \(header.summary)")
+            // libcryptsetup's own words, on one line (some hold a newline).
+            let said = error.messages.last.map { $0.split(separator: "\n").joined(separator: " ") }
+            if let header = error.header, !header.noHeader, header.copyFailed {
+                throw SwcryptError(.wrongDevice, device: path, "damaged LUKS2 header: \(header.summary)", cause: said)
             }
-            throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: error.messages.last ?? error.errno.description)
+            throw SwcryptError(.wrongDevice, device: path, "no LUKS2 header here (or it is damaged)", cause: said ?? error.errno.description)
         }
         // What libcryptsetup accepts but should not (LUKS2MetadataCheck).
         if let text = try? device.metadataJSON(), let metadata = try? JSONValue(parsing: text) {
             let problems = LUKS2MetadataCheck.problems(metadata)
             if !problems.isEmpty {
-                throw SwcryptError(.wrongDevice, device: path, "damaged LUKS2 header: \(problems.joined(separator: "; "))")
+                let what = "damaged LUKS2 header: \(problems.joined(separator: "; "))"
+                guard !strict else { throw SwcryptError(.wrongDevice, device: path, what) }
+                Diagnostics.shared.log(.warning, "luks2", "\(path): \(what); swcrypt will not open it or change its keys")
             }
         }
         return device

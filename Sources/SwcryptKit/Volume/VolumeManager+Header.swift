@@ -13,7 +13,9 @@ extension VolumeManager {
     /// Writes the header and keyslot area to a new file, mode 0600 (an existing
     /// file is refused: a backup is never overwritten).
     public func backupHeader(path: String, to file: String) throws(SwcryptError) {
-        let device = try header(forKeys: path)
+        // A header swcrypt would not open is still backed up (with a warning): the
+        // backup is what a repair starts from.
+        let device = try header(forKeys: path, strict: false)
         if access(file, F_OK) == 0 {
             throw SwcryptError(.busy, device: file, "exists already; a header backup is never overwritten (choose a new file name)")
         }
@@ -34,7 +36,7 @@ extension VolumeManager {
         let target = try resolver.resolve(path)
         try resolver.requireUnused(target)
         let backup = try loadHeader(file).info
-        let current = try? loadHeader(path).info
+        let current = try? loadHeader(path, strict: false).info
         if let current, current.uuid != backup.uuid, !force {
             throw SwcryptError(.failure, device: path,
                                "the backup \(file) is of the volume \(backup.uuid), but the device holds \(current.uuid); restoring it makes the data unreadable with every passphrase of the current header (--force to restore anyway)")
@@ -60,7 +62,7 @@ extension VolumeManager {
 
     /// The complete LUKS2 metadata (the header's JSON), as libcryptsetup dumps it.
     public func metadataJSON(path: String) throws(SwcryptError) -> String {
-        let device = try loadHeader(path)
+        let device = try loadHeader(path, strict: false)
         return try luks { () throws(LUKSError) in try device.metadataJSON() }
     }
 }

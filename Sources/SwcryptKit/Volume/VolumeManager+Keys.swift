@@ -85,9 +85,9 @@ extension VolumeManager {
 
     // MARK: helpers
 
-    func header(forKeys path: String) throws(SwcryptError) -> LUKSDevice {
+    func header(forKeys path: String, strict: Bool = true) throws(SwcryptError) -> LUKSDevice {
         _ = try resolver.resolve(path)
-        return try loadHeader(path)
+        return try loadHeader(path, strict: strict)
     }
 
     /// The slot the passphrase opens; a wrong one is exit 2, as cryptsetup's.
