@@ -30,6 +30,25 @@ extension Mapper {
         }.sorted { $0.name < $1.name }
     }
 
+    /// Takes `DeviceLock` on every device the layers sit on that is not one of
+    /// them (sysfs slaves/), in major:minor order as `map` does.
+    func lockDevices(beneath layers: [MappingInfo]) throws(SwcryptError) -> [DeviceLock] {
+        let names = Set(layers.map { "dm-\($0.minor)" })
+        var numbers = Set<String>()
+        for layer in layers {
+            for slave in resolver.sysfs.slaves(of: "dm-\(layer.minor)") where !names.contains(slave) {
+                if let dev = Files.readText("\(resolver.sysfs.root)/class/block/\(slave)/dev") { numbers.insert(dev) }
+            }
+        }
+        let ordered = numbers.compactMap { n -> (Int, Int)? in
+            let p = n.split(separator: ":").compactMap { Int($0) }
+            return p.count == 2 ? (p[0], p[1]) : nil
+        }.sorted { $0 < $1 }
+        var locks = [DeviceLock]()
+        for (ma, mi) in ordered { locks.append(try DeviceLock(major: ma, minor: mi, device: "\(ma):\(mi)")) }
+        return locks
+    }
+
     /// Removes an open LUKS2 volume by device-mapper alone, without reading its
     /// header, for `close` when a device beneath is suspended: the mapping NAME
     /// (its dm UUID must be libcryptsetup's, CRYPT-...), and the dm-integrity layer
@@ -70,6 +89,15 @@ extension Mapper {
             throw SwcryptError(.wrongDevice, device: name,
                                "not created by swcrypt (dm uuid '\(info.uuid.isEmpty ? "none" : info.uuid)'); swcrypt only removes its own mappings")
         }
+        // The devices beneath the stack are locked first, with the lock `map`
+        // holds while it builds a stack on them: an unmap racing a map waits for
+        // it to finish, then removes the whole stack (the race matrix once saw
+        // unmap take the top of a stack still being built).
+        let locks = try lockDevices(beneath: (try stacks().first { $0.stack == parsed.stack }?.layers) ?? [info])
+        defer { withExtendedLifetime(locks) {} }
+        let current: MappingInfo?
+        do { current = try dm.info(name: name) } catch { throw SwcryptError(dm: error) }
+        guard current != nil else { throw SwcryptError(.wrongDevice, device: name, "no such mapping (removed meanwhile)") }
         let stack = try stacks().first { $0.stack == parsed.stack }
         let layers = stack?.layers ?? [info]
         for layer in layers {
