@@ -39,7 +39,10 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
         if !log.isEmpty { print("races:\n  " + log.joined(separator: "\n  ")) }
     }
 
-    final class Box: @unchecked Sendable { var result: Result? }
+    final class Box: @unchecked Sendable { var result: Result?; var started = Date.distantPast; var ended = Date.distantPast }
+    /// Whether the last race's two commands ran at the same time (each started
+    /// before the other ended), as opposed to one after the other.
+    var lastRaceOverlapped = false
 
     /// Runs both after random delays, concurrently; each bounded at 120 s (124: hung).
     /// `laterBy`: the second one's delay reaches that far (seconds), so that it
@@ -51,10 +54,13 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
             let delay = Double.random(in: 0...most)
             DispatchQueue.global().async(group: group) {
                 Thread.sleep(forTimeInterval: delay)
+                box.started = Date()
                 box.result = try? execute(["timeout", "--kill-after=5", "120"] + args)
+                box.ended = Date()
             }
         }
         group.wait()
+        lastRaceOverlapped = boxes.0.started < boxes.1.ended && boxes.1.started < boxes.0.ended
         let failed = Result(status: -1, stdout: "", stderr: "could not run")
         return (boxes.0.result ?? failed, boxes.1.result ?? failed)
     }
@@ -94,6 +100,28 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
         log.append("\(pair): \(outcomes.count) rounds: " + counts.keys.sorted().map { "\($0) x\(counts[$0]!)" }.joined(separator: ", "))
     }
 
+    /// A command that makes mapping `name` against one that removes it, started
+    /// anywhere in the first one's run: neither hangs, the maker exits 0 or 5, the
+    /// remover 0, 4 (nothing there yet) or 5 with one line, never a half stack;
+    /// whatever is left is removed before the next round.
+    func raceMakeAndRemove(_ pair: String, name: String, make: [String], remove: [String], laterBy: Double,
+                           before: () throws -> Void = {}) throws {
+        var outcomes = [String]()
+        for round in 1...rounds {
+            try before()
+            let (m, r) = race(make, remove, laterBy: laterBy)
+            let context = "\(pair), round \(round): \(m.status)/\(r.status)"
+            XCTAssertNotEqual(m.status, 124, "\(context): \(make[1]) hung"); XCTAssertNotEqual(r.status, 124, "\(context): \(remove[1]) hung")
+            XCTAssertTrue([0, 5].contains(m.status), "\(context): \(make[1]): \(m.stderr)")
+            XCTAssertTrue([0, 4, 5].contains(r.status), "\(context): \(remove[1]): \(r.stderr)")
+            if r.status != 0 { oneLine(r, context) }
+            try checkNoHalfStack(context, expectIntegrityLayer: true)
+            outcomes.append("\(m.status)/\(r.status)" + (lastRaceOverlapped ? " overlapping" : " one after the other"))
+            if try dmNames().contains(name) { try must(remove) }
+        }
+        tally(pair, outcomes)
+    }
+
     func testMapVersusMapAndUnmap() throws {
         let a = try nullBlk("racenb0"), b = try nullBlk("racenb1")
         let map = { (dev: String) in [VM.swcrypt, "map", "crypt", "race-m", dev, "--random-key", "--emulate-metadata", "journal"] }
@@ -111,20 +139,8 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
         }
         tally("map vs map (one name, two devices)", outcomes)
 
-        outcomes = []
-        for round in 1...rounds {
-            try VM.wipeSignatures(a.path)
-            let (m, u) = race(map(a.path), [VM.swcrypt, "unmap", "race-m"], laterBy: 5)
-            let context = "map vs unmap, round \(round): \(m.status)/\(u.status)"
-            XCTAssertNotEqual(m.status, 124, "\(context): map hung"); XCTAssertNotEqual(u.status, 124, "\(context): unmap hung")
-            XCTAssertTrue([0, 5].contains(m.status), "\(context): map: \(m.stderr)")
-            XCTAssertTrue([0, 4, 5].contains(u.status), "\(context): unmap: \(u.stderr)")
-            if u.status != 0 { oneLine(u, context) }
-            try checkNoHalfStack(context, expectIntegrityLayer: true)
-            outcomes.append("\(m.status)/\(u.status)")
-            if try dmNames().contains("race-m") { try must([VM.swcrypt, "unmap", "race-m"]) }
-        }
-        tally("map vs unmap", outcomes)
+        try raceMakeAndRemove("map vs unmap", name: "race-m", make: map(a.path), remove: [VM.swcrypt, "unmap", "race-m"],
+                              laterBy: 5, before: { try VM.wipeSignatures(a.path) })
         XCTAssertEqual(try keyringEntries(), keys, "keys left in the keyring")
     }
 
@@ -135,20 +151,10 @@ final class RaceMatrixIntegrationTests: LUKSTestCase {
         XCTAssertEqual(fmt.status, 0, fmt.stderr)
         let open = { (name: String) in [VM.swcrypt, "open", nb.path, name, "--key-file", "\(self.dir)/key"] }
         let keys = try keyringEntries()
-        var outcomes = [String]()
-        for round in 1...rounds {
-            let (o, c) = race(open("race-v"), [VM.swcrypt, "close", "race-v"], laterBy: 4)
-            let context = "open vs close, round \(round): \(o.status)/\(c.status)"
-            XCTAssertTrue([0, 5].contains(o.status), "\(context): open: \(o.stderr)")
-            XCTAssertTrue([0, 4, 5].contains(c.status), "\(context): close: \(c.stderr)")
-            if c.status != 0 { oneLine(c, context) }
-            try checkNoHalfStack(context, expectIntegrityLayer: true)
-            outcomes.append("\(o.status)/\(c.status)")
-            if try dmNames().contains("race-v") { try must([VM.swcrypt, "close", "race-v"]) }
-        }
-        tally("open vs close", outcomes)
+        try raceMakeAndRemove("open vs close", name: "race-v", make: open("race-v"), remove: [VM.swcrypt, "close", "race-v"], laterBy: 4)
 
-        outcomes = []
+        var outcomes = [String]()
+
         for round in 1...rounds {
             // Either may start first (cryptsetup starts faster than swcrypt under TCG).
             let theirs = [cryptsetup, "open", nb.path, "race-c", "--key-file", "\(dir)/key"]
