@@ -3,7 +3,8 @@ import XCTest
 
 /// Devices that stall or vanish under an open volume (issue 17.4): a suspended
 /// device-mapper device beneath it (I/O to it waits until it is resumed, for
-/// ever) and a null_blk disk powered off beneath it. No command may hang: each
+/// ever), a null_blk disk powered off beneath it, and an NVMe namespace detached
+/// from its controller beneath it. No command may hang: each
 /// runs under a 60 s bound and must end by itself with one line naming the
 /// cause; `close` removes the volume's mapping.
 final class VanishingDeviceIntegrationTests: LUKSTestCase {
@@ -104,21 +105,78 @@ final class VanishingDeviceIntegrationTests: LUKSTestCase {
         try must(["bash", "-c", "echo 0 > /sys/kernel/config/nullb/vdnull1/power"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/block/vdnull1"), "the kernel's view: the disk is gone")
 
+        try checkCommandsAfterTheDiskWent(nb.path, "powered-off disk beneath")
+    }
+
+    /// With the disk beneath the open volume vd-vol gone: status and scrub of the
+    /// volume, check and dump of `device`, each bounded, end by themselves with one
+    /// line and a non-zero code; close removes the mapping. `unstick` is run if one
+    /// of them is still running after the bound.
+    func checkCommandsAfterTheDiskWent(_ device: String, _ label: String, unstick: String? = nil) throws {
         var report = [String]()
-        for (what, args) in [("status", ["status", "vd-vol"]), ("scrub", ["scrub", "vd-vol"]), ("check", ["check", nb.path]),
-                             ("dump", ["dump", nb.path])] {
+        for (what, args) in [("status", ["status", "vd-vol"]), ("scrub", ["scrub", "vd-vol"]), ("check", ["check", device]),
+                             ("dump", ["dump", device])] {
             let started = Date()
-            let r = try bounded(args)
+            let r = try bounded(args, unstick: unstick)
             report.append("\(what): exit \(r.status) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
             XCTAssertNotEqual(r.status, 124, "\(what) hung (killed after \(bound) s)")
             XCTAssertNotEqual(r.status, 0, "\(what) succeeded on a vanished disk: \(r.stdout)")
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(what): \(r.stderr)")
         }
-        let close = try bounded(["close", "vd-vol"])
+        let close = try bounded(["close", "vd-vol"], unstick: unstick)
         report.append("close: exit \(close.status): \(close.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         XCTAssertEqual(close.status, 0, close.stderr)
         XCTAssertFalse(try dmNames().contains("vd-vol"), "the volume's mapping is gone")
-        print("vanishing: powered-off disk beneath:\n  " + report.joined(separator: "\n  "))
+        print("vanishing: \(label):\n  " + report.joined(separator: "\n  "))
+    }
+
+    /// An NVMe namespace detached from its controller under an open inline volume,
+    /// by the Namespace Attachment command (`nvme detach-ns`: how a namespace is
+    /// taken from a host on a real drive; QEMU implements it, and the kernel removes
+    /// the namespace's disk on the controller's notice). The commands end as for a
+    /// pulled disk. Attached again, the volume opens and what was written before
+    /// reads back: data and tags were kept.
+    func testADetachedNVMeNamespaceBeneathHangsNothing() throws {
+        var ns = try KernelNamespace.byNSID(1)
+        guard ns.metadataBytes == 64 else {
+            throw XCTSkip("skipped, because namespace 1 has \(ns.metadataBytes) metadata bytes here, not the 64 of an inline volume")
+        }
+        // The controller with the namespace: device/ of a native-multipath head is its
+        // subsystem, which lists its controllers (nvme<N>); without multipath it is
+        // the controller itself.
+        let parent = URL(fileURLWithPath: "\(ns.sys)/device").resolvingSymlinksInPath()
+        let controllers = ((try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? [])
+            .filter { $0.range(of: "^nvme[0-9]+$", options: .regularExpression) != nil }.sorted()
+        let controller = controllers.first ?? parent.lastPathComponent
+        let cntlid = try XCTUnwrap(sysfs("/sys/class/nvme/\(controller)/cntlid"), "no cntlid for \(controller)")
+        let attach = "nvme attach-ns /dev/\(controller) --namespace-id=1 --controllers=\(cntlid)"
+        let waitForDisk = "for i in $(seq 100); do for d in /sys/block/nvme*n*; do [ \"$(cat $d/nsid 2>/dev/null)\" = 1 ] && [ -b /dev/${d##*/} ] && exit 0; done; sleep 0.1; done; exit 1"
+        var detached = false
+        defer {
+            // Later tests need namespace 1: attach it again whatever happened.
+            if detached { _ = try? sh("\(attach); \(waitForDisk)") }
+        }
+
+        try VM.wipeSignatures(ns.path)
+        try must(["bash", "-c", "printf 'vanishing' > \(dir)/key; head -c 1048576 /dev/urandom > \(dir)/data"])
+        let fmt = try execute([VM.swcrypt, "format", ns.path, "--key-file", "\(dir)/key", "--batch-mode", "--no-verify"] + fastPBKDF)
+        XCTAssertEqual(fmt.status, 0, fmt.stderr)
+        try must([VM.swcrypt, "open", ns.path, "vd-vol", "--key-file", "\(dir)/key"])
+        try must(["dd", "if=\(dir)/data", "of=/dev/mapper/vd-vol", "bs=1M", "oflag=direct", "status=none"])
+
+        try must(["nvme", "detach-ns", "/dev/\(controller)", "--namespace-id=1", "--controllers=\(cntlid)"])
+        detached = true
+        let gone = try execute(["bash", "-c", "for i in $(seq 100); do [ -e \(ns.sys) ] || exit 0; sleep 0.1; done; exit 1"])
+        XCTAssertEqual(gone.status, 0, "the kernel's view: \(ns.sys) still there 10 s after the detach")
+        try checkCommandsAfterTheDiskWent(ns.path, "NVMe namespace detached (nvme detach-ns)", unstick: attach)
+
+        try must(["bash", "-c", "\(attach) && \(waitForDisk)"])
+        detached = false
+        ns = try KernelNamespace.byNSID(1)
+        try must([VM.swcrypt, "open", ns.path, "vd-vol", "--key-file", "\(dir)/key"])
+        let back = try execute(["bash", "-c", "dd if=/dev/mapper/vd-vol bs=1M count=1 iflag=direct status=none | cmp - \(dir)/data"])
+        XCTAssertEqual(back.status, 0, "the data written before the detach reads back after attaching again: \(back.stdout) \(back.stderr)")
+        try must([VM.swcrypt, "close", "vd-vol"])
     }
 
     /// A volume on the dm-integrity layout over a suspended device: close must not

@@ -586,7 +586,7 @@ public final class VolumeManager {
             let present = below.filter { Files.exists("\(resolver.sysfs.root)/class/block/\($0)/dev") }
             if present.isEmpty {
                 let gone = below.isEmpty ? "no device is beneath it any more" : "its device \(below.joined(separator: ", ")) is gone"
-                throw SwcryptError(.wrongDevice, device: name, "the mapping is open but \(gone) (removed or powered off): neither its header nor its data can be read; close it with swcrypt close \(name)")
+                throw SwcryptError(.wrongDevice, device: name, "the mapping is open but \(gone) (removed, powered off or detached): neither its header nor its data can be read; close it with swcrypt close \(name)")
             }
             throw SwcryptError(.wrongDevice, device: name, "its LUKS2 header cannot be read from \(present.map { "/dev/\($0)" }.joined(separator: ", ")) (a detached header, or the header wiped or damaged since it was opened)")
         }
