@@ -99,15 +99,7 @@ final class IdNsIntegrationTests: XCTestCase {
         try VM.loadModules("loop")
         let loop = try must(["losetup", "--find", "--show", file]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         defer { _ = try? execute(["losetup", "-d", loop]) }
-        // The namespace's controller: its device, or with native multipath (the
-        // head hangs off nvme-subsysN) the first controller of that subsystem.
-        var parent = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(
-            atPath: ns.sys + "/device")).lastPathComponent
-        if parent.hasPrefix("nvme-subsys") {
-            parent = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "/sys/class/nvme-subsystem/\(parent)")
-                .filter { $0.range(of: "^nvme[0-9]+$", options: .regularExpression) != nil }.sorted().first)
-        }
-        let controller = "/dev/" + parent
+        let controller = "/dev/" + (try ns.controller())
         var cases: [(String, String)] = [
             ("/dev/does-not-exist", "no such device"),
             (file, "regular file"),

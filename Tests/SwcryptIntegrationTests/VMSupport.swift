@@ -194,6 +194,15 @@ struct KernelNamespace {
         throw XCTSkip("no namespace \(nsid)")
     }
 
+    /// The namespace's controller (nvme<N>): its device, or with native multipath
+    /// (the head hangs off nvme-subsys<N>) the first controller of that subsystem.
+    func controller() throws -> String {
+        let parent = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: sys + "/device")).lastPathComponent
+        guard parent.hasPrefix("nvme-subsys") else { return parent }
+        return try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "/sys/class/nvme-subsystem/\(parent)")
+            .filter { $0.range(of: "^nvme[0-9]+$", options: .regularExpression) != nil }.sorted().first, "no controller in \(parent)")
+    }
+
     var logicalBlockSize: Int { Int(sysfs("\(sys)/queue/logical_block_size") ?? "") ?? -1 }
     var metadataBytes: Int { Int(sysfs("\(sys)/metadata_bytes") ?? "") ?? -1 }
     var integrityFormat: String { sysfs("\(sys)/integrity/format") ?? "?" }

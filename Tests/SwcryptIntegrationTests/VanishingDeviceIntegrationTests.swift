@@ -141,13 +141,7 @@ final class VanishingDeviceIntegrationTests: LUKSTestCase {
         guard ns.metadataBytes == 64 else {
             throw XCTSkip("skipped, because namespace 1 has \(ns.metadataBytes) metadata bytes here, not the 64 of an inline volume")
         }
-        // The controller with the namespace: device/ of a native-multipath head is its
-        // subsystem, which lists its controllers (nvme<N>); without multipath it is
-        // the controller itself.
-        let parent = URL(fileURLWithPath: "\(ns.sys)/device").resolvingSymlinksInPath()
-        let controllers = ((try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? [])
-            .filter { $0.range(of: "^nvme[0-9]+$", options: .regularExpression) != nil }.sorted()
-        let controller = controllers.first ?? parent.lastPathComponent
+        let controller = try ns.controller()
         let cntlid = try XCTUnwrap(sysfs("/sys/class/nvme/\(controller)/cntlid"), "no cntlid for \(controller)")
         let attach = "nvme attach-ns /dev/\(controller) --namespace-id=1 --controllers=\(cntlid)"
         let waitForDisk = "for i in $(seq 100); do for d in /sys/block/nvme*n*; do [ \"$(cat $d/nsid 2>/dev/null)\" = 1 ] && [ -b /dev/${d##*/} ] && exit 0; done; sleep 0.1; done; exit 1"
