@@ -118,7 +118,19 @@ final class ScrubIntegrationTests: LUKSTestCase {
         let uuid = try must([cryptsetup, "luksUUID", nb.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let checkpoint = "/var/lib/swcrypt/scrub/\(uuid.uppercased()).json"
         let checkpointLower = "/var/lib/swcrypt/scrub/\(uuid).json"
-        let r = try sh("\(VM.swcrypt) scrub \(nb.path) --rate 8 --json > \(dir)/first.json 2>\(dir)/first.err & p=$!; sleep 4; kill -INT $p; wait $p; echo status=$?")
+        // The interrupt goes once the scrub has read 4 MiB of the volume (its read_bytes),
+        // not after a fixed time: a background job of a non-interactive shell starts
+        // with SIGINT ignored until swcrypt installs its handler, and a starved guest
+        // (the clean-clone run beside other VMs) could still be starting after 4 s.
+        let r = try sh("""
+            \(VM.swcrypt) scrub \(nb.path) --rate 8 --json > \(dir)/first.json 2>\(dir)/first.err & p=$!
+            for i in $(seq 600); do
+                kill -0 $p 2>/dev/null || break
+                (( $(awk '/^read_bytes/ { print $2 }' /proc/$p/io 2>/dev/null || echo 0) >= 4194304 )) && break
+                sleep 0.2
+            done
+            sleep 1; kill -INT $p; wait $p; echo status=$?
+            """)
         XCTAssertTrue(r.stdout.contains("status=1"), r.stdout + ((try? String(contentsOfFile: "\(dir)/first.err", encoding: .utf8)) ?? ""))
         let first = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/first.json"))) as? [String: Any])
         XCTAssertEqual(first["completed"] as? Bool, false)
