@@ -28,6 +28,31 @@ final class ScrubTests: XCTestCase {
         XCTAssertNil(ScrubCheckpoint(json: "not json"))
     }
 
+    func testRateIsACeilingThatDoesNotCatchUpAfterAStall() {
+        // 1 MiB/s, reads of 256 KiB: each read is due a quarter second after the last.
+        var pace = ScrubPace(bytesPerSecond: 1_048_576, startingAt: 100)
+        XCTAssertEqual(pace.wait(afterReading: 256 << 10, now: 100.05), 0.20, accuracy: 1e-9)
+        XCTAssertEqual(pace.wait(afterReading: 256 << 10, now: 100.30), 0.20, accuracy: 1e-9)
+        // Stalled for 10 s (a busy disk, SIGSTOP): an average from the start would now
+        // read 40 chunks without waiting; the ceiling reads the slack's worth, then paces.
+        var waits: [Double] = []
+        var now = 110.5
+        for _ in 0..<8 {
+            now += 0.01  // the device gives 256 KiB in 10 ms
+            waits.append(pace.wait(afterReading: 256 << 10, now: now))
+            now += waits.last!
+        }
+        XCTAssertEqual(waits.filter { $0 == 0 }.count, 2, "a quarter second of lag carried over, not ten: \(waits)")
+        XCTAssertEqual(waits[2], 0.23, accuracy: 1e-9)
+        for w in waits.dropFirst(3) { XCTAssertEqual(w, 0.24, accuracy: 1e-9) }
+        // A read slower than the rate: no wait, and the lag beyond the slack is dropped.
+        var slow = ScrubPace(bytesPerSecond: 1_048_576, startingAt: 0)
+        XCTAssertEqual(slow.wait(afterReading: 1 << 20, now: 3), 0)
+        XCTAssertEqual(slow.due, 2.75, accuracy: 1e-9, "due from 3 - 0.25, not from 0")
+        XCTAssertEqual(slow.wait(afterReading: 256 << 10, now: 3.01), 0, "the slack's worth")
+        XCTAssertEqual(slow.wait(afterReading: 256 << 10, now: 3.02), 0.23, accuracy: 1e-9)
+    }
+
     static func result(completed: Bool, ranges: [DamagedRange]) -> ScrubResult {
         ScrubResult(name: "data", uuid: "DB084AAF-B1AB-4FEC-91AF-644D9DF60632", device: "/dev/nvme0n1", layout: .inlineHardware,
                     volumeBytes: 512 << 20, blockBytes: 4096, resumedAt: completed ? 128 << 20 : 0,

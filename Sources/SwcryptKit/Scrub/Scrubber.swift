@@ -81,16 +81,15 @@ public final class Scrubber {
         // kept within that much at any moment, not within one 4 MiB read.
         var chunk = r.chunkBytes
         if let rate = r.bytesPerSecond { chunk = min(chunk, max(blockBytes, Int(rate / 4) / blockBytes * blockBytes)) }
+        var pace = r.bytesPerSecond.map { ScrubPace(bytesPerSecond: $0, startingAt: 0) }
         while state.position < reader.size && !Interrupt.requested {
             let length = Int(min(UInt64(chunk), reader.size - state.position))
             state.damaged += reader.failingBlocks(at: state.position, length: length)
             state.position += UInt64(length)
             let elapsed = (ContinuousClock.now - started).inSeconds
             state.seconds = secondsBefore + elapsed
-            if let rate = r.bytesPerSecond {
-                // The pace --rate asks for, counted from this run's start.
-                let due = Double(state.position - resumedAt) / rate
-                if due > elapsed { usleep(UInt32(min(due - elapsed, 10) * 1_000_000)) }
+            if let wait = pace?.wait(afterReading: length, now: elapsed), wait > 0 {
+                usleep(UInt32(min(wait, 10) * 1_000_000))
             }
             progress?(WipeProgress(done: state.position, total: reader.size, seconds: state.seconds, phase: .scrub))
             if ContinuousClock.now - lastSave >= .seconds(5) {
