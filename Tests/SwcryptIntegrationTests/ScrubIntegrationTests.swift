@@ -151,4 +151,33 @@ final class ScrubIntegrationTests: LUKSTestCase {
         XCTAssertEqual(human.status, 0)
         XCTAssertTrue(human.stdout.contains("no damaged block: every 4096-byte block read and authenticated"), human.stdout)
     }
+    /// `--rate` is a ceiling: a scrub stopped for 8 s (SIGSTOP, as a busy disk or a
+    /// suspend would hold it) does not read the 64 MiB it "owes" at device speed when
+    /// it goes on; the 2 s after SIGCONT read about 2 s at the rate (its read_bytes).
+    func testRateIsACeilingAfterAStall() throws {
+        let nb = try NullBlk.create("sc-rate", sizeMB: 128)
+        defer { nb.remove(); _ = try? execute([VM.swcrypt, "close", "sc-rate-vol"]) }
+        let f = try execute([VM.swcrypt, "format", nb.path, "--key-file", try key(), "--yes", "--no-verify", "--integrity-mode", "no-journal"] + fastPBKDF)
+        XCTAssertEqual(f.status, 0, f.stderr)
+        try must([VM.swcrypt, "open", nb.path, "sc-rate-vol", "--key-file", try key()])
+        let r = try sh("""
+            io() { awk '/^read_bytes/ { print $2 }' /proc/$p/io 2>/dev/null || echo 0; }
+            \(VM.swcrypt) scrub sc-rate-vol --rate 8 --restart --json > \(dir)/rate.json 2>\(dir)/rate.err & p=$!
+            for i in $(seq 600); do kill -0 $p 2>/dev/null || break; (( $(io) >= 4194304 )) && break; sleep 0.2; done
+            kill -STOP $p; sleep 8; before=$(io); kill -CONT $p; sleep 2; after=$(io)
+            kill -INT $p; wait $p; echo "status=$? before=$before after=$after"
+            """)
+        let fields = Dictionary(uniqueKeysWithValues: r.stdout.split(whereSeparator: \.isWhitespace).compactMap { w -> (String, Int)? in
+            let kv = w.split(separator: "=", maxSplits: 1)
+            return kv.count == 2 ? (String(kv[0]), Int(kv[1]) ?? -1) : nil
+        })
+        let err = (try? String(contentsOfFile: "\(dir)/rate.err", encoding: .utf8)) ?? ""
+        XCTAssertEqual(fields["status"], 1, "the scrub was to be interrupted, not finished: " + r.stdout + err)
+        let before = try XCTUnwrap(fields["before"]), after = try XCTUnwrap(fields["after"])
+        XCTAssertGreaterThanOrEqual(before, 4 << 20, r.stdout)
+        XCTAssertGreaterThan(after, before, "the scrub read nothing after SIGCONT: " + r.stdout)
+        // 2 s at 8 MiB/s, plus the quarter second of lag carried over and one read in hand
+        // (2 MiB each): at most 20 MiB. An average from the start would owe 64 MiB.
+        XCTAssertLessThanOrEqual(after - before, 20 << 20, "read \(after - before) bytes in the 2 s after an 8 s stop at --rate 8: " + r.stdout)
+    }
 }
