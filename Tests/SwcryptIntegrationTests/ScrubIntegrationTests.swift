@@ -112,9 +112,7 @@ final class ScrubIntegrationTests: LUKSTestCase {
     func testInterruptedScrubResumes() throws {
         let nb = try NullBlk.create("sc-res", sizeMB: 96)
         defer { nb.remove(); _ = try? execute([VM.swcrypt, "close", "sc-res-vol"]) }
-        let f = try execute([VM.swcrypt, "format", nb.path, "--key-file", try key(), "--yes", "--no-verify", "--integrity-mode", "no-journal"] + fastPBKDF)
-        XCTAssertEqual(f.status, 0, f.stderr)
-        try must([VM.swcrypt, "open", nb.path, "sc-res-vol", "--key-file", try key()])
+        try openNoJournalVolume(on: nb, as: "sc-res-vol")
         let uuid = try must([cryptsetup, "luksUUID", nb.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let checkpoint = "/var/lib/swcrypt/scrub/\(uuid.uppercased()).json"
         let checkpointLower = "/var/lib/swcrypt/scrub/\(uuid).json"
@@ -157,9 +155,7 @@ final class ScrubIntegrationTests: LUKSTestCase {
     func testRateIsACeilingAfterAStall() throws {
         let nb = try NullBlk.create("sc-rate", sizeMB: 128)
         defer { nb.remove(); _ = try? execute([VM.swcrypt, "close", "sc-rate-vol"]) }
-        let f = try execute([VM.swcrypt, "format", nb.path, "--key-file", try key(), "--yes", "--no-verify", "--integrity-mode", "no-journal"] + fastPBKDF)
-        XCTAssertEqual(f.status, 0, f.stderr)
-        try must([VM.swcrypt, "open", nb.path, "sc-rate-vol", "--key-file", try key()])
+        try openNoJournalVolume(on: nb, as: "sc-rate-vol")
         let r = try sh("""
             # read_bytes with bash's own read (no fork: a starved guest would stretch the 2 s)
             io() { local k v; n=0; while read -r k v; do [[ $k == read_bytes: ]] && n=$v; done < /proc/$p/io; }
@@ -183,5 +179,12 @@ final class ScrubIntegrationTests: LUKSTestCase {
         let seconds = Double(try XCTUnwrap(fields["micros"])) / 1e6
         let ceiling = Int(seconds * 8 * 1_048_576) + 6 << 20
         XCTAssertLessThanOrEqual(after - before, ceiling, "read \(after - before) bytes in the \(seconds) s after an 8 s stop at --rate 8: " + r.stdout)
+    }
+
+    /// A dm-integrity no-journal volume formatted on `nb` and opened as `name`.
+    private func openNoJournalVolume(on nb: NullBlk, as name: String) throws {
+        let f = try execute([VM.swcrypt, "format", nb.path, "--key-file", try key(), "--yes", "--no-verify", "--integrity-mode", "no-journal"] + fastPBKDF)
+        XCTAssertEqual(f.status, 0, f.stderr)
+        try must([VM.swcrypt, "open", nb.path, name, "--key-file", try key()])
     }
 }
