@@ -149,6 +149,7 @@ final class ScrubIntegrationTests: LUKSTestCase {
         XCTAssertEqual(human.status, 0)
         XCTAssertTrue(human.stdout.contains("no damaged block: every 4096-byte block read and authenticated"), human.stdout)
     }
+
     /// `--rate` is a ceiling: a scrub stopped for 8 s (SIGSTOP, as a busy disk or a
     /// suspend would hold it) does not read the 64 MiB it "owes" at device speed when
     /// it goes on; the 2 s after SIGCONT read about 2 s at the rate (its read_bytes).
